@@ -1,0 +1,3 @@
+from tamago_tui.cli import main
+
+raise SystemExit(main())

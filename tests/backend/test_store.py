@@ -1,0 +1,62 @@
+import os
+import stat
+
+import pytest
+
+from tamago_tui.backend import store as store_mod
+from tamago_tui.backend.errors import StoreError
+from tamago_tui.backend.store import SCHEMA_VERSION, Store
+
+
+def test_new_database_is_migrated_to_current_version(tmp_path):
+    store = Store(tmp_path / "data" / "t.db")
+    assert store.version == SCHEMA_VERSION
+    for table in ["accounts", "folders", "contacts", "contact_addresses", "messages",
+                  "message_addresses", "bodies", "attachments", "outbox"]:
+        assert store.db[table].exists(), table
+
+
+def test_database_is_private_and_uses_wal(tmp_path):
+    path = tmp_path / "data" / "t.db"
+    store = Store(path)
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+
+
+def test_migrations_only_move_forward_and_resume(tmp_path, monkeypatch):
+    path = tmp_path / "t.db"
+    Store(path).close()
+    calls = []
+
+    def v2(db):
+        calls.append("v2")
+        db["notes"].create({"id": int, "text": str}, pk="id")
+
+    monkeypatch.setattr(store_mod, "MIGRATIONS", store_mod.MIGRATIONS + [v2])
+    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", 2)
+    store = Store(path)
+    assert store.version == 2 and store.db["notes"].exists() and calls == ["v2"]
+    store.close()
+    Store(path).close()  # already at v2: the migration does not run again
+    assert calls == ["v2"]
+
+
+def test_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "t.db"
+    store = Store(path)
+    store.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+    store.close()
+    with pytest.raises(StoreError, match="newer tamago"):
+        Store(path)
+
+
+def test_account_state_round_trip():
+    store = Store(memory=True)
+    assert store.account_state("work")["status"] == "never_tested"
+    store.record_test("work", "me@example.org", ok=False, error="AUTHENTICATIONFAILED", category="invalid_credentials")
+    state = store.account_state("work")
+    assert state["status"] == "failing" and state["last_category"] == "invalid_credentials"
+    store.record_test("work", "me@example.org", ok=True)
+    assert store.account_state("work")["status"] == "connected"
+    assert store.account_state("work")["last_error"] == ""
