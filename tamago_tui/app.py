@@ -1,0 +1,58 @@
+"""TamagoApp: modes, global bindings, the command palette and error handling.
+
+Screens talk only to services (`self.app.services`); protocol logic lives in
+`tamago_tui.backend`. Every action has a key and an id, and the command palette
+lists every screen, so the whole app works without a mouse at 80x24.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from tamago_tui import __version__
+from tamago_tui.backend.services import Services
+from tamago_tui.screens.accounts import AccountsScreen
+from tamago_tui.screens.contacts import ContactsScreen
+from tamago_tui.screens.troubleshoot import TroubleshootScreen
+from tamago_tui.widgets.error_modal import ErrorModal
+
+
+class TamagoApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "tamago"
+    SUB_TITLE = f"mail & contacts {__version__}"
+    MODES = {
+        "contacts": ContactsScreen,
+        "accounts": AccountsScreen,
+        "troubleshoot": TroubleshootScreen,
+    }
+    BINDINGS = [
+        Binding("f2", "switch_mode('contacts')", "Contacts", id="go.contacts"),
+        Binding("f3", "switch_mode('accounts')", "Accounts", id="go.accounts"),
+        Binding("f4", "switch_mode('troubleshoot')", "Help me", id="go.troubleshoot"),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+    ]
+
+    def __init__(self, services: Services, **kwargs):
+        super().__init__(**kwargs)
+        self.services = services
+
+    def on_mount(self) -> None:
+        # A first run with no accounts lands on the accounts empty state.
+        self.switch_mode("contacts" if self.services.accounts() else "accounts")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield SystemCommand("Contacts", "Show the contact list (F2)", lambda: self.switch_mode("contacts"))
+        yield SystemCommand("Accounts", "Show linked mailboxes (F3)", lambda: self.switch_mode("accounts"))
+        yield SystemCommand(
+            "Troubleshooting", "Explain a connection error (F4)", lambda: self.switch_mode("troubleshoot")
+        )
+        yield from super().get_system_commands(screen)
+
+    def show_error(self, error: Exception, context: str = "") -> None:
+        """Every failure shown to a person goes through here: a guide, never a stack trace."""
+        self.push_screen(ErrorModal(error, context=context))

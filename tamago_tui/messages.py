@@ -1,0 +1,32 @@
+"""UI messages: small dataclasses that workers post back to screens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+
+@dataclass
+class AccountsChanged(Message):
+    """An account was added, edited, removed or tested; lists should reload."""
+
+
+@dataclass
+class ContactsChanged(Message):
+    """The contact book changed."""
+
+
+@dataclass
+class StepReported(Message):
+    """One step of a live connection checklist finished."""
+
+    step: object
+
+
+@dataclass
+class WorkFailed(Message):
+    """A background job failed; `error` is a TamagoError (or any exception)."""
+
+    error: Exception
+    context: str = ""

@@ -1,0 +1,76 @@
+"""Add or edit a contact: name, addresses (one per line or comma-separated), organisation, notes."""
+
+from __future__ import annotations
+
+import re
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static, TextArea
+
+from tamago_tui.backend.contacts import ContactBook
+from tamago_tui.backend.errors import TamagoError
+
+
+class ContactEditor(ModalScreen[int | None]):
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="contact_editor.save", priority=True),
+        Binding("escape", "cancel", "Cancel", id="contact_editor.cancel"),
+    ]
+
+    def __init__(self, contact_id: int | None, emails: tuple[str, ...] = (), name: str = ""):
+        super().__init__()
+        self.contact_id = contact_id
+        self.initial_emails = emails
+        self.initial_name = name
+
+    def compose(self) -> ComposeResult:
+        contact = None
+        if self.contact_id is not None:
+            store = self.app.services.open_store()
+            try:
+                contact = ContactBook(store).get(self.contact_id)
+            finally:
+                store.close()
+        title = "Edit contact" if contact else "New contact"
+        with Vertical(classes="dialog"):
+            yield Static(title, classes="screen-title")
+            yield Label("Name")
+            yield Input(contact.name if contact else self.initial_name, id="name")
+            yield Label("Email addresses (comma-separated)")
+            yield Input(", ".join(contact.emails if contact else self.initial_emails), id="emails")
+            yield Label("Organisation")
+            yield Input(contact.organisation if contact else "", id="organisation")
+            yield Label("Notes")
+            yield TextArea(contact.notes if contact else "", id="notes")
+            yield Static("", id="editor-error", classes="error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel (esc)", id="cancel")
+                yield Button("Save (ctrl+s)", id="save", variant="primary")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.action_save() if event.button.id == "save" else self.action_cancel()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_save(self) -> None:
+        name = self.query_one("#name", Input).value
+        emails = [e for e in re.split(r"[,;\n]", self.query_one("#emails", Input).value) if e.strip()]
+        org = self.query_one("#organisation", Input).value
+        notes = self.query_one("#notes", TextArea).text
+        store = self.app.services.open_store()
+        try:
+            book = ContactBook(store)
+            if self.contact_id is None:
+                contact = book.add(name, emails, organisation=org, notes=notes)
+            else:
+                contact = book.update(self.contact_id, name=name, emails=emails, organisation=org, notes=notes)
+        except TamagoError as exc:
+            self.query_one("#editor-error", Static).update(str(exc))
+            return
+        finally:
+            store.close()
+        self.dismiss(contact.id)

@@ -1,0 +1,29 @@
+"""Troubleshooting: explain an error and show the fix."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static, TextArea
+
+
+class TroubleshootScreen(Screen):
+    BINDINGS = [
+        Binding("ctrl+e", "explain", "Explain", id="troubleshoot.explain"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Troubleshooting", classes="screen-title")
+        yield Static("Paste an error message below, then press ctrl+e.", classes="hint")
+        yield TextArea(id="error-text")
+        yield Static("", id="guide")
+        yield Footer()
+
+    def show_text(self, text: str, provider: str | None = None) -> None:
+        self.query_one("#error-text", TextArea).text = text
+        self.action_explain()
+
+    def action_explain(self) -> None:
+        self.query_one("#guide", Static).update("")

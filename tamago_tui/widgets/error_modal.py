@@ -1,0 +1,62 @@
+"""A modal that explains an error and can copy its text (harlequin's ErrorModal idea)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from tamago_tui.backend.errors import TamagoError
+
+
+def describe(error: Exception) -> tuple[str, str, str]:
+    """(title, message, category) for any exception, without a traceback."""
+    if isinstance(error, TamagoError):
+        return error.title, error.message, error.category
+    return "Unexpected error", f"{type(error).__name__}: {error}", "unknown"
+
+
+class ErrorModal(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape,enter", "dismiss", "Close", id="error.close"),
+        Binding("c", "copy", "Copy text", id="error.copy"),
+        Binding("g", "guide", "Show guide", id="error.guide"),
+    ]
+
+    def __init__(self, error: Exception, context: str = ""):
+        super().__init__()
+        self.error = error
+        self.context = context
+        self.title_text, self.message, self.category = describe(error)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.title_text, classes="screen-title")
+            with VerticalScroll():
+                if self.context:
+                    yield Static(self.context, classes="hint")
+                yield Static(self.message, id="error-message")
+                if self.category and self.category != "unknown":
+                    yield Static(f"Category: {self.category}. Press g for the fix.", classes="hint")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Copy (c)", id="copy")
+                yield Button("Close (esc)", id="close", variant="primary")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "copy":
+            self.action_copy()
+        else:
+            self.dismiss()
+
+    def action_copy(self) -> None:
+        self.app.copy_to_clipboard(f"{self.title_text}: {self.message} [{self.category}]")
+        self.notify("Error text copied to the clipboard.")
+
+    def action_guide(self) -> None:
+        self.dismiss()
+        self.app.switch_mode("troubleshoot")
+        screen = self.app.screen
+        if hasattr(screen, "show_text"):
+            screen.show_text(self.message)
