@@ -160,7 +160,15 @@ def _v1(db: sqlite_utils.Database) -> None:
     db["outbox"].create_index(["status"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+def _v2(db: sqlite_utils.Database) -> None:
+    # Outbox: which recipients a server refused, and what became of the Sent copy.
+    db["outbox"].add_column("rejected", str)  # JSON {address: "550 5.1.1 ..."}
+    db["outbox"].add_column("sent_copy", str)  # "" | saved | server | skipped | failed: ...
+    db["outbox"].add_column("cc", str)  # JSON list, for editing a failed message
+    db["outbox"].add_column("bcc", str)  # JSON list (envelope only, never a header)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,0 +1,168 @@
+"""Build outgoing messages: new mail, reply, reply-all and forward.
+
+Replies carry In-Reply-To and References (RFC 5322 §3.6.4) and quote the
+original text; forwards attach nothing implicitly but quote the original with
+its headers. Bcc recipients go only into the envelope, never into the headers.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, getaddresses, make_msgid, parseaddr
+from pathlib import Path
+
+from .errors import UsageError
+
+MAX_ATTACHMENT_BYTES = 100 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What a person composes. Addresses are "Name <addr>" or bare strings."""
+
+    sender: str
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    bcc: tuple[str, ...] = ()
+    subject: str = ""
+    body: str = ""
+    attachments: tuple[str, ...] = ()  # paths
+    in_reply_to: str = ""
+    references: tuple[str, ...] = ()
+    extra_headers: dict = field(default_factory=dict, compare=False)
+
+    def recipients(self) -> list[str]:
+        """Every envelope recipient (To, Cc and Bcc), bare addresses, no duplicates."""
+        seen, result = set(), []
+        for _, addr in getaddresses(list(self.to) + list(self.cc) + list(self.bcc)):
+            if addr and addr.lower() not in seen:
+                seen.add(addr.lower())
+                result.append(addr)
+        return result
+
+
+def split_addresses(text: str) -> tuple[str, ...]:
+    """"a@x, Bob <b@y>; c@z" -> ("a@x", "Bob <b@y>", "c@z"); keeps display names."""
+    pairs = getaddresses([text.replace(";", ",")])
+    return tuple(formataddr((n, a)) if n else a for n, a in pairs if a)
+
+
+def _check_address(value: str) -> None:
+    _, addr = parseaddr(value)
+    local, _, domain = addr.partition("@")
+    if not local or not domain or " " in addr:
+        raise UsageError(f"{value!r} is not a valid email address.")
+
+
+def build(draft: Draft, *, domain: str | None = None) -> EmailMessage:
+    """An RFC 5322 message ready to send. Raises UsageError for bad input."""
+    if not draft.recipients():
+        raise UsageError("Add at least one recipient (To, Cc or Bcc).")
+    for value in (draft.sender, *draft.to, *draft.cc, *draft.bcc):
+        _check_address(value)
+    msg = EmailMessage()
+    msg["From"] = draft.sender
+    if draft.to:
+        msg["To"] = ", ".join(draft.to)
+    if draft.cc:
+        msg["Cc"] = ", ".join(draft.cc)
+    msg["Subject"] = draft.subject
+    msg["Date"] = formatdate(localtime=True)
+    sender_domain = domain or parseaddr(draft.sender)[1].rpartition("@")[2] or None
+    msg["Message-ID"] = make_msgid(domain=sender_domain)
+    if draft.in_reply_to:
+        msg["In-Reply-To"] = draft.in_reply_to
+    if draft.references:
+        msg["References"] = " ".join(draft.references)
+    msg["User-Agent"] = "tamago"
+    for name, value in draft.extra_headers.items():
+        msg[name] = value
+    msg.set_content(draft.body or "")
+    for path in draft.attachments:
+        _attach(msg, Path(path).expanduser())
+    return msg
+
+
+def _attach(msg: EmailMessage, path: Path) -> None:
+    if not path.is_file():
+        raise UsageError(f"Attachment {path} does not exist or is not a file.")
+    size = path.stat().st_size
+    if size > MAX_ATTACHMENT_BYTES:
+        raise UsageError(f"Attachment {path.name} is {size // (1024 * 1024)} MB; the limit is 100 MB.")
+    ctype, encoding = mimetypes.guess_type(path.name)
+    if ctype is None or encoding is not None:
+        ctype = "application/octet-stream"
+    maintype, subtype = ctype.split("/", 1)
+    msg.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name)
+
+
+# -- replies and forwards ------------------------------------------------------
+
+@dataclass(frozen=True)
+class Original:
+    """The parts of a received message that replies and forwards need."""
+
+    message_id: str
+    subject: str
+    sender: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    date: str
+    text: str
+    references: tuple[str, ...] = ()
+    reply_to: tuple[str, ...] = ()
+
+
+_PREFIX = re.compile(r"^\s*((re|aw|sv|fw|fwd|wg)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+
+
+def _subject(prefix: str, subject: str) -> str:
+    return f"{prefix}: {_PREFIX.sub('', subject or '').strip()}"
+
+
+def quote(text: str) -> str:
+    return "\n".join(f"> {line}" if line else ">" for line in (text or "").splitlines())
+
+
+def _same(a: str, b: str) -> bool:
+    return parseaddr(a)[1].lower() == parseaddr(b)[1].lower()
+
+
+def reply(original: Original, me: str, *, reply_all: bool = False) -> Draft:
+    targets = original.reply_to or (original.sender,)
+    if _same(targets[0], me) and original.to:
+        targets = original.to  # replying to my own sent message goes to its recipients
+    to = tuple(targets)
+    cc: tuple[str, ...] = ()
+    if reply_all:
+        others = [a for a in (*original.to, *original.cc) if not _same(a, me)]
+        cc = tuple(a for a in others if not any(_same(a, t) for t in to))
+    refs = tuple(original.references) + ((original.message_id,) if original.message_id else ())
+    intro = f"On {original.date}, {original.sender} wrote:" if original.date else f"{original.sender} wrote:"
+    return Draft(
+        sender=me,
+        to=to,
+        cc=cc,
+        subject=_subject("Re", original.subject),
+        body=f"\n\n{intro}\n{quote(original.text)}\n",
+        in_reply_to=original.message_id,
+        references=refs[-20:],  # keep the header bounded on very long threads
+    )
+
+
+def forward(original: Original, me: str) -> Draft:
+    header = [
+        "---------- Forwarded message ----------",
+        f"From: {original.sender}",
+        f"Date: {original.date}",
+        f"Subject: {original.subject}",
+        f"To: {', '.join(original.to)}",
+    ]
+    if original.cc:
+        header.append(f"Cc: {', '.join(original.cc)}")
+    body = "\n\n" + "\n".join(header) + "\n\n" + (original.text or "")
+    refs = tuple(original.references) + ((original.message_id,) if original.message_id else ())
+    return Draft(sender=me, subject=_subject("Fwd", original.subject), body=body, references=refs[-20:])
