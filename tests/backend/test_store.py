@@ -29,17 +29,29 @@ def test_migrations_only_move_forward_and_resume(tmp_path, monkeypatch):
     Store(path).close()
     calls = []
 
-    def v2(db):
-        calls.append("v2")
+    def extra(db):
+        calls.append("extra")
         db["notes"].create({"id": int, "text": str}, pk="id")
 
-    monkeypatch.setattr(store_mod, "MIGRATIONS", store_mod.MIGRATIONS + [v2])
-    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(store_mod, "MIGRATIONS", store_mod.MIGRATIONS + [extra])
     store = Store(path)
-    assert store.version == 2 and store.db["notes"].exists() and calls == ["v2"]
+    assert store.version == SCHEMA_VERSION + 1 and store.db["notes"].exists() and calls == ["extra"]
     store.close()
-    Store(path).close()  # already at v2: the migration does not run again
-    assert calls == ["v2"]
+    Store(path).close()  # already migrated: the migration does not run again
+    assert calls == ["extra"]
+
+
+def test_v1_database_upgrades_to_current(tmp_path, monkeypatch):
+    path = tmp_path / "old.db"
+    monkeypatch.setattr(store_mod, "MIGRATIONS", store_mod.MIGRATIONS[:1])
+    old = Store(path)
+    old.db["outbox"].insert({"account": "a", "subject": "kept", "raw": b"x", "status": "queued"})
+    old.close()
+    monkeypatch.undo()
+    store = Store(path)
+    assert store.version == SCHEMA_VERSION
+    assert "rejected" in store.db["outbox"].columns_dict
+    assert [r["subject"] for r in store.db["outbox"].rows] == ["kept"]
 
 
 def test_newer_schema_is_refused(tmp_path):
