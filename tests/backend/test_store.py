@@ -43,11 +43,12 @@ def test_migrations_only_move_forward_and_resume(tmp_path, monkeypatch):
 
 def test_v1_database_upgrades_to_current(tmp_path, monkeypatch):
     path = tmp_path / "old.db"
-    monkeypatch.setattr(store_mod, "MIGRATIONS", store_mod.MIGRATIONS[:1])
-    old = Store(path)
-    old.db["outbox"].insert({"account": "a", "subject": "kept", "raw": b"x", "status": "queued"})
-    old.close()
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:
+        patch.setattr(store_mod, "MIGRATIONS", store_mod.MIGRATIONS[:1])
+        old = Store(path)
+        assert old.version == 1
+        old.db["outbox"].insert({"account": "a", "subject": "kept", "raw": b"x", "status": "queued"})
+        old.close()
     store = Store(path)
     assert store.version == SCHEMA_VERSION
     assert "rejected" in store.db["outbox"].columns_dict
