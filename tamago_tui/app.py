@@ -17,6 +17,7 @@ from tamago_tui import __version__
 from tamago_tui.backend.services import Services
 from tamago_tui.screens.accounts import AccountsScreen
 from tamago_tui.screens.contacts import ContactsScreen
+from tamago_tui.screens.outbox import OutboxScreen
 from tamago_tui.screens.troubleshoot import TroubleshootScreen
 from tamago_tui.widgets.error_modal import ErrorModal
 
@@ -29,11 +30,13 @@ class TamagoApp(App):
         "contacts": ContactsScreen,
         "accounts": AccountsScreen,
         "troubleshoot": TroubleshootScreen,
+        "outbox": OutboxScreen,
     }
     BINDINGS = [
-        Binding("f2", "switch_mode('contacts')", "Contacts", id="go.contacts"),
-        Binding("f3", "switch_mode('accounts')", "Accounts", id="go.accounts"),
-        Binding("f4", "switch_mode('troubleshoot')", "Help me", id="go.troubleshoot"),
+        Binding("f2", "switch_mode('contacts')", "Contacts", id="go.contacts", show=False),
+        Binding("f3", "switch_mode('accounts')", "Accounts", id="go.accounts", show=False),
+        Binding("f4", "switch_mode('troubleshoot')", "Help me", id="go.troubleshoot", show=False),
+        Binding("f5", "switch_mode('outbox')", "Outbox", id="go.outbox", show=False),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
     ]
 
@@ -51,7 +54,14 @@ class TamagoApp(App):
         yield SystemCommand(
             "Troubleshooting", "Explain a connection error (F4)", lambda: self.switch_mode("troubleshoot")
         )
+        yield SystemCommand("Outbox", "Messages waiting to be sent (F5)", lambda: self.switch_mode("outbox"))
+        yield SystemCommand("Compose", "Write a new message", self.action_compose)
         yield from super().get_system_commands(screen)
+
+    def action_compose(self) -> None:
+        from tamago_tui.screens.compose import ComposeScreen
+
+        self.push_screen(ComposeScreen())
 
     def show_error(self, error: Exception, context: str = "") -> None:
         """Every failure shown to a person goes through here: a guide, never a stack trace."""

@@ -30,6 +30,9 @@ class Draft:
     subject: str = ""
     body: str = ""
     attachments: tuple[str, ...] = ()  # paths
+    # Attachments already in memory (filename, content type, bytes): kept when editing
+    # a message from the outbox, so nothing is lost.
+    attached: tuple[tuple[str, str, bytes], ...] = ()
     in_reply_to: str = ""
     references: tuple[str, ...] = ()
     extra_headers: dict = field(default_factory=dict, compare=False)
@@ -83,6 +86,9 @@ def build(draft: Draft, *, domain: str | None = None) -> EmailMessage:
     msg.set_content(draft.body or "")
     for path in draft.attachments:
         _attach(msg, Path(path).expanduser())
+    for filename, ctype, data in draft.attached:
+        maintype, _, subtype = (ctype or "application/octet-stream").partition("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream", filename=filename)
     return msg
 
 

@@ -6,7 +6,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Header, Static
+from textual.widgets import Button, DataTable, Footer, Static
+
+from tamago_tui.widgets.navbar import NavBar
 
 STATUS_LABELS = {
     "connected": "✓ connected",
@@ -34,8 +36,7 @@ class AccountsScreen(Screen):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("Accounts", classes="screen-title")
+        yield NavBar("Accounts", active="accounts")
         with Vertical(id="accounts-empty", classes="empty-state"):
             yield Static("No IMAP accounts connected")
             yield Button("Add New Account", id="add-account", variant="primary")

@@ -6,7 +6,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 
 from tamago_tui.backend.contacts import ContactBook
 from tamago_tui.backend.history import HistoryRow, local_history
@@ -28,7 +28,6 @@ class ContactScreen(Screen):
         self.rows: list[HistoryRow] = []
 
     def compose(self) -> ComposeResult:
-        yield Header()
         yield Static("", id="contact-title", classes="screen-title")
         yield Static("", id="contact-addresses", classes="hint")
         yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
@@ -40,7 +39,7 @@ class ContactScreen(Screen):
         table.add_column("Date", key="date", width=16)
         table.add_column("From", key="from", width=22)
         table.add_column("Subject", key="subject", width=30)
-        table.add_column("📎", key="att", width=2)
+        table.add_column("Att", key="att", width=3)
         self.load_local()
 
     def load_local(self) -> None:
@@ -61,7 +60,7 @@ class ContactScreen(Screen):
         for row in self.rows:
             table.add_row(
                 short_date(row.date), row.sender, row.subject or "(no subject)",
-                "📎" if row.has_attachments else "", key=str(row.rowid),
+                "+" if row.has_attachments else "", key=str(row.rowid),
             )
         status = f"{len(self.rows)} messages" if self.rows else "No messages with this contact in the index yet."
         self.query_one("#history-status", Static).update(status)

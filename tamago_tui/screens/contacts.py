@@ -6,8 +6,9 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Footer, Input, Static
 
+from tamago_tui.widgets.navbar import NavBar
 from tamago_tui.backend.contacts import ContactBook, ContactRow, filter_rows
 
 # Enough to fill any screen; the status line tells how many more match.
@@ -27,8 +28,7 @@ class ContactsScreen(Screen):
     rows: list[ContactRow] = []
 
     def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("Contacts", classes="screen-title")
+        yield NavBar("Contacts", active="contacts")
         yield Input(placeholder="Filter by name, organisation or address  (/)", id="filter")
         yield DataTable(id="contacts-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="contacts-status", classes="status-line")

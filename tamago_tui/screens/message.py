@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Static
 
 
 class MessageScreen(Screen):
@@ -21,7 +21,6 @@ class MessageScreen(Screen):
         self.message_rowid = message_rowid
 
     def compose(self) -> ComposeResult:
-        yield Header()
         yield Static("", id="message-headers", classes="hint")
         with VerticalScroll(id="message-body"):
             yield Static("", id="message-text")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static, TextArea
+from textual.widgets import Footer, Static, TextArea
+
+from tamago_tui.widgets.navbar import NavBar
 
 
 class TroubleshootScreen(Screen):
@@ -14,8 +16,7 @@ class TroubleshootScreen(Screen):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("Troubleshooting", classes="screen-title")
+        yield NavBar("Troubleshooting", active="troubleshoot")
         yield Static("Paste an error message below, then press ctrl+e.", classes="hint")
         yield TextArea(id="error-text")
         yield Static("", id="guide")
