@@ -19,6 +19,8 @@ from tamago_tui.backend.errors import TamagoError, UsageError
 
 COMMANDS = [
     "accounts",
+    "send",
+    "outbox",
 ]
 
 log = logging.getLogger("tamago.cli")
