@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
+from tamago_tui.backend.errors import TamagoError
 from tamago_tui.widgets.navbar import NavBar
 
 STATUS_LABELS = {
@@ -33,6 +35,7 @@ class AccountsScreen(Screen):
         Binding("s", "sync", "Sync now", id="accounts.sync"),
         Binding("x", "troubleshoot", "Troubleshoot", id="accounts.troubleshoot"),
         Binding("d", "remove", "Remove", id="accounts.remove", show=False),
+        Binding("m", "send_test", "Send test email", id="accounts.send_test", show=False),
     ]
 
     def compose(self) -> ComposeResult:
@@ -103,20 +106,96 @@ class AccountsScreen(Screen):
             self.action_add()
 
     def action_add(self) -> None:
-        self.notify("The account editor is not available yet.", severity="warning")
+        from tamago_tui.screens.account_editor import AccountEditor
+
+        self.app.push_screen(AccountEditor())
+
+    def _selected_or_warn(self):
+        account = self.selected_account()
+        if account is None:
+            self.notify("No account selected. Press a to add one.", severity="warning")
+        return account
 
     def action_edit(self) -> None:
-        self.action_add()
+        from tamago_tui.screens.account_editor import AccountEditor
+
+        account = self._selected_or_warn()
+        if account is not None:
+            self.app.push_screen(AccountEditor(account))
 
     def action_test(self) -> None:
-        if self.selected_account() is None:
-            self.notify("No account selected.", severity="warning")
+        from tamago_tui.screens.connection_test import ConnectionTestScreen
+
+        account = self._selected_or_warn()
+        if account is not None:
+            self.app.push_screen(ConnectionTestScreen(account, None), lambda _: self.reload())
 
     def action_sync(self) -> None:
-        self.action_test()
+        account = self._selected_or_warn()
+        if account is not None:
+            self.notify(f"Syncing {account.email}…")
+            self.run_sync(account.name)
+
+    @work(thread=True, group="sync", exit_on_error=False)
+    def run_sync(self, name: str) -> None:
+        from tamago_tui.backend.sync import sync_account
+
+        try:
+            summary = sync_account(self.app.services, self.app.services.account(name))
+        except TamagoError as exc:
+            self.app.call_from_thread(self.app.show_error, exc, f"Sync of {name} failed")
+        else:
+            self.app.call_from_thread(self.notify, f"Synced {name}: {summary}")
+        self.app.call_from_thread(self.reload)
 
     def action_remove(self) -> None:
-        self.action_test()
+        from tamago_tui.screens.confirm import Confirm
+
+        account = self._selected_or_warn()
+        if account is None:
+            return
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.remove(account)
+
+        self.app.push_screen(Confirm(
+            f"Remove {account.email}? Its password and header index are deleted; "
+            "the mailbox itself is not touched."), done)
+
+    @work(thread=True, group="remove-account", exit_on_error=False)
+    def remove(self, account) -> None:
+        from tamago_tui.backend.accounts import remove_account
+
+        try:
+            remove_account(self.app.services, account)
+        except TamagoError as exc:
+            self.app.call_from_thread(self.app.show_error, exc)
+        self.app.call_from_thread(self.reload)
+
+    def action_send_test(self) -> None:
+        account = self._selected_or_warn()
+        if account is not None:
+            self.notify(f"Sending a test message to {account.email}…")
+            self.send_test(account)
+
+    @work(thread=True, group="send-test", exit_on_error=False)
+    def send_test(self, account) -> None:
+        from tamago_tui.backend.compose import Draft
+        from tamago_tui.backend.sending import Sender, sender_address
+
+        sender = Sender(self.app.services)
+        draft = Draft(
+            sender=sender_address(account), to=(account.email,), subject="tamago test message",
+            body="This is a test message from tamago. It confirms that sending through this "
+                 "account works. You can delete it.",
+        )
+        item = sender.deliver(sender.queue(account, draft).id)
+        if item.status == "sent":
+            self.app.call_from_thread(self.notify, f"Test message sent to {account.email}.")
+        else:
+            self.app.call_from_thread(
+                self.notify, f"Test message not sent: {item.last_error}", severity="error", timeout=10)
 
     def action_troubleshoot(self) -> None:
         account = self.selected_account()

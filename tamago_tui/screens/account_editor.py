@@ -1,0 +1,432 @@
+"""Account editor: provider preset, IMAP and SMTP settings, test, folders, save.
+
+Picking a preset fills the form; typing an address at a known domain suggests
+one. ctrl+l looks the servers up in the background. A connection test must pass
+before the account can be saved (the Taskip seed); after a successful login the
+folder list appears, with the provider's defaults ticked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Checkbox, Footer, Input, Label, Select, SelectionList, Static
+
+from tamago_tui.backend import providers
+from tamago_tui.backend.errors import TamagoError
+from tamago_tui.backend.models import DEFAULT_PORTS, Account, Protocol, Security, ServerSettings
+from tamago_tui.widgets.navbar import NavBar
+
+SECURITY_CHOICES = [(s.label, s.value) for s in Security]
+
+
+def _slug(email: str, taken) -> str:
+    base = (email.split("@")[0] or "account").lower()
+    base = "".join(c if c.isalnum() or c in "-_" else "-" for c in base).strip("-") or "account"
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}{n}", n + 1
+    return name
+
+
+class AccountEditor(Screen):
+    BINDINGS = [
+        Binding("ctrl+t", "test", "Test connection", id="editor.test", priority=True),
+        Binding("ctrl+s", "save", "Save", id="editor.save", priority=True),
+        Binding("ctrl+l", "lookup", "Look up servers", id="editor.lookup", priority=True),
+        Binding("ctrl+r", "clear", "Clear", id="editor.clear", priority=True),
+        Binding("escape", "cancel", "Cancel", id="editor.cancel"),
+    ]
+
+    def __init__(self, account: Account | None = None):
+        super().__init__()
+        self.original = account
+        self.tested: Account | None = None  # the settings that last passed a test
+        self.folders: list[tuple[str, tuple[str, ...]]] = []
+        self.confirmed_plaintext = False
+
+    # -- layout ------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        a = self.original
+        choices = [(p.name, p.id) for p in providers.all_providers()]
+        yield NavBar("Edit account" if a else "Add account")
+        with VerticalScroll(id="editor-form"):
+            with Horizontal(classes="field-row"):
+                yield Label("Provider", classes="field-label")
+                yield Select(choices, value=a.provider if a else "custom", allow_blank=False,
+                             id="provider", compact=True)
+            yield from self._row("Email", "email", a.email if a else "", placeholder="you@example.org")
+            yield from self._row("Name", "display_name", a.display_name if a else "",
+                                 placeholder="display name (optional)")
+            yield Static("IMAP (reading mail)", classes="section")
+            yield from self._server_rows("imap", a.imap if a else None)
+            yield from self._row("Password", "imap_password", "", password=True,
+                                 placeholder="kept as is" if a else "app password if your provider needs one")
+            yield Static("SMTP (sending mail)", classes="section")
+            yield Checkbox("Same username and password as IMAP", value=self._smtp_same(a), id="smtp_same",
+                           compact=True)
+            yield from self._server_rows("smtp", a.smtp if a else None)
+            yield from self._row("Password", "smtp_password", "", password=True,
+                                 placeholder="only if different from IMAP")
+            yield from self._row("Backfill", "backfill_days", str(a.backfill_days if a else 90),
+                                 placeholder="days of history to index")
+            yield from self._row("Pass cmd", "password_command", a.password_command if a else "",
+                                 placeholder="optional: a command that prints the password (pass, gopass…)")
+            yield Static("Folders: test the connection to choose.", id="folders-hint", classes="section")
+            yield SelectionList[str](id="folders")
+            yield Static("", id="editor-notes", classes="hint")
+        yield Static("", id="editor-status", classes="status-line")
+        yield Footer()
+
+    def _row(self, label, field_id, value, placeholder="", password=False):
+        with Horizontal(classes="field-row"):
+            yield Label(label, classes="field-label")
+            yield Input(value, id=field_id, placeholder=placeholder, password=password, compact=True)
+
+    def _server_rows(self, proto: str, server: ServerSettings | None):
+        default_security = Security.SSL if proto == "imap" else Security.STARTTLS
+        security = server.security if server else default_security
+        port = server.port if server else DEFAULT_PORTS[(Protocol(proto), security)]
+        with Horizontal(classes="field-row"):
+            yield Label("Host", classes="field-label")
+            yield Input(server.host if server else "", id=f"{proto}_host", compact=True,
+                        placeholder=f"{proto}.example.org")
+            yield Label(" Port ")
+            yield Input(str(port), id=f"{proto}_port", compact=True, classes="port")
+            yield Select(SECURITY_CHOICES, value=security.value, allow_blank=False,
+                         id=f"{proto}_security", compact=True, classes="security")
+        with Horizontal(classes="field-row"):
+            yield Label("Username", classes="field-label")
+            yield Input(server.username if server else "", id=f"{proto}_username", compact=True,
+                        placeholder="usually the full address")
+
+    @staticmethod
+    def _smtp_same(a: Account | None) -> bool:
+        return a is None or a.smtp.username == a.imap.username
+
+    def on_mount(self) -> None:
+        self.query_one("#email" if self.original is None else "#imap_password", Input).focus()
+        if self.original:
+            self.folders = [(f, ()) for f in self.original.folders]
+            self._show_folders(list(self.original.folders))
+        self._update_smtp_fields()
+        self._show_notes()
+
+    # -- reading the form -----------------------------------------------------
+
+    def value(self, field_id: str) -> str:
+        return self.query_one(f"#{field_id}", Input).value.strip()
+
+    def _server(self, proto: str) -> ServerSettings:
+        security = Security(self.query_one(f"#{proto}_security", Select).value)
+        port_text = self.value(f"{proto}_port")
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise TamagoError(f"The {proto.upper()} port must be a number from 1 to 65535.", title="Invalid port")
+        username = self.value(f"{proto}_username")
+        if proto == "smtp" and self.query_one("#smtp_same", Checkbox).value:
+            username = self.value("imap_username")
+        pinned = ""
+        if self.original:
+            old = getattr(self.original, proto)
+            if (old.host, old.port) == (self.value(f"{proto}_host"), int(port_text)):
+                pinned = old.pinned_sha256
+        if self.tested is not None:
+            pinned = getattr(self.tested, proto).pinned_sha256 or pinned
+        return ServerSettings(self.value(f"{proto}_host"), int(port_text), security, username, pinned)
+
+    def form_account(self) -> Account:
+        email = self.value("email")
+        if "@" not in email:
+            raise TamagoError("Enter the mailbox's email address.", title="Missing address")
+        imap, smtp = self._server("imap"), self._server("smtp")
+        for proto, server in (("IMAP", imap), ("SMTP", smtp)):
+            if not server.host:
+                raise TamagoError(f"Enter the {proto} server, or press ctrl+l to look it up.", title="Missing server")
+        backfill = self.value("backfill_days") or "90"
+        if not backfill.isdigit():
+            raise TamagoError("Backfill days must be a whole number.", title="Invalid backfill")
+        selected = tuple(self.query_one("#folders", SelectionList).selected)
+        taken = {n for n in self.app.services.config.accounts if not self.original or n != self.original.name}
+        return Account(
+            name=self.original.name if self.original else _slug(email, taken),
+            email=email,
+            display_name=self.value("display_name"),
+            provider=str(self.query_one("#provider", Select).value),
+            imap=imap,
+            smtp=smtp,
+            backfill_days=int(backfill),
+            folders=selected,
+            password_command=self.value("password_command"),
+            auth="command" if self.value("password_command") else (self.original.auth if self.original else "password"),
+            cafile=self.original.cafile if self.original else "",
+            save_sent=self.original.save_sent if self.original else None,
+            auto_cache=self.original.auto_cache if self.original else False,
+        )
+
+    def passwords(self) -> tuple[str | None, str | None]:
+        imap = self.value("imap_password") or None
+        smtp = self.value("smtp_password") or None
+        if self.query_one("#smtp_same", Checkbox).value:
+            smtp = None
+        return imap, smtp
+
+    # -- reacting to input ----------------------------------------------------
+
+    @on(Select.Changed, "#provider")
+    def preset_chosen(self, event: Select.Changed) -> None:
+        if event.value == "custom" or not self.value("email") and event.value == "custom":
+            self._show_notes()
+            return
+        self.apply_preset(str(event.value))
+
+    def apply_preset(self, provider_id: str) -> None:
+        email = self.value("email") or "user@example.org"
+        imap, smtp = providers.fill(provider_id, email)
+        for proto, server in (("imap", imap), ("smtp", smtp)):
+            if server.host:
+                self.query_one(f"#{proto}_host", Input).value = server.host
+            self.query_one(f"#{proto}_port", Input).value = str(server.port)
+            self.query_one(f"#{proto}_security", Select).value = server.security.value
+            if self.value("email"):
+                self.query_one(f"#{proto}_username", Input).value = server.username
+        self._show_notes()
+
+    @on(Input.Changed, "#email")
+    def email_typed(self, event: Input.Changed) -> None:
+        email = event.value.strip()
+        if "@" not in email:
+            return
+        provider = providers.for_email(email)
+        select = self.query_one("#provider", Select)
+        if provider and select.value != provider.id:
+            select.value = provider.id  # fires preset_chosen, which fills the form
+        elif provider:
+            self.apply_preset(provider.id)
+        if not self.original:
+            for proto in ("imap", "smtp"):
+                field = self.query_one(f"#{proto}_username", Input)
+                if not field.value or "@" in field.value or field.value == email.split("@")[0][:-1]:
+                    if not provider:
+                        field.value = email
+
+    @on(Checkbox.Changed, "#smtp_same")
+    def _update_smtp_fields(self) -> None:
+        same = self.query_one("#smtp_same", Checkbox).value
+        self.query_one("#smtp_username", Input).disabled = same
+        self.query_one("#smtp_password", Input).disabled = same
+        self._show_notes()
+
+    @on(Select.Changed, ".security")
+    def security_changed(self, event: Select.Changed) -> None:
+        proto = event.select.id.split("_")[0]
+        security = Security(event.value)
+        port = self.query_one(f"#{proto}_port", Input)
+        standard = {str(p) for p in DEFAULT_PORTS.values()}
+        if not port.value or port.value in standard:
+            port.value = str(DEFAULT_PORTS[(Protocol(proto), security)])
+        if security is Security.NONE:
+            self.confirmed_plaintext = False
+        self._show_notes()
+
+    @on(Input.Changed, "#imap_username, #smtp_username")
+    def _username_changed(self) -> None:
+        self._show_notes()
+
+    def _show_notes(self) -> None:
+        notes = []
+        try:
+            provider = providers.get(str(self.query_one("#provider", Select).value))
+        except Exception:
+            provider = None
+        if provider is not None and provider.id != "custom":
+            notes += [f"• {label}" for label in providers.flag_notes(provider)]
+            notes += [f"  {n}" for n in provider.notes[:2]]
+        imap_user = self.value("imap_username")
+        smtp_user = imap_user if self.query_one("#smtp_same", Checkbox).value else self.value("smtp_username")
+        if smtp_user and imap_user and smtp_user.lower() != imap_user.lower():
+            notes.append(
+                "⚠ The SMTP login differs from the IMAP mailbox: mail will sync from one "
+                "inbox and be sent from another identity."
+            )
+        for proto in ("imap", "smtp"):
+            if self.query_one(f"#{proto}_security", Select).value == "none":
+                notes.append(f"⚠ {proto.upper()} without encryption sends your password in clear text.")
+        self.query_one("#editor-notes", Static).update("\n".join(notes))
+
+    def _show_folders(self, selected: list[str]) -> None:
+        folder_list = self.query_one("#folders", SelectionList)
+        folder_list.clear_options()
+        for name, flags in self.folders:
+            label = f"{name}  {' '.join(flags)}".rstrip()
+            folder_list.add_option((label, name, name in selected))
+        hint = "Folders to index (space toggles):" if self.folders else "Folders: test the connection to choose."
+        self.query_one("#folders-hint", Static).update(hint)
+
+    def status(self, text: str) -> None:
+        self.query_one("#editor-status", Static).update(text)
+
+    # -- actions --------------------------------------------------------------
+
+    def action_clear(self) -> None:
+        for field in self.query(Input):
+            field.value = ""
+        self.query_one("#provider", Select).value = "custom"
+        self.tested = None
+        self.folders = []
+        self._show_folders([])
+        self.status("Cleared.")
+        self.query_one("#email", Input).focus()
+
+    def action_cancel(self) -> None:
+        self.app.pop_screen()
+
+    def action_lookup(self) -> None:
+        email = self.value("email")
+        if "@" not in email:
+            self.status("Enter the email address first.")
+            return
+        self.status(f"Looking up the servers for {email.split('@')[1]}…")
+        self.run_lookup(email)
+
+    @work(thread=True, exclusive=True, group="lookup", exit_on_error=False)
+    def run_lookup(self, email: str) -> None:
+        from tamago_tui.backend.discovery import lookup
+
+        try:
+            result = lookup(email, nameserver=self.app.services.settings.nameserver)
+        except TamagoError as exc:
+            self.app.call_from_thread(self.status, f"[b]Lookup failed:[/b] {exc}")
+            return
+        self.app.call_from_thread(self._apply_lookup, result)
+
+    def _apply_lookup(self, result) -> None:
+        if result.imap is None and result.smtp is None:
+            self.status(getattr(result, "message", "") or "Could not determine the server settings. "
+                        "Contact your email administrator for the IMAP and SMTP details.")
+            return
+        for proto in ("imap", "smtp"):
+            server = getattr(result, proto)
+            if server is None:
+                continue
+            self.query_one(f"#{proto}_host", Input).value = server.host
+            self.query_one(f"#{proto}_port", Input).value = str(server.port)
+            self.query_one(f"#{proto}_security", Select).value = server.security.value
+            if server.username:
+                self.query_one(f"#{proto}_username", Input).value = server.username
+        if getattr(result, "provider", None):
+            self.query_one("#provider", Select).value = result.provider
+        self.status(f"Found via {result.source} ({result.confidence} confidence). Test the connection next.")
+
+    def action_test(self) -> None:
+        from tamago_tui.screens.confirm import Confirm
+        from tamago_tui.screens.connection_test import ConnectionTestScreen
+
+        try:
+            account = self.form_account()
+        except TamagoError as exc:
+            self.status(f"[b]{exc.title}:[/b] {exc}")
+            return
+        plaintext = Security.NONE in (account.imap.security, account.smtp.security)
+        if plaintext and not self.confirmed_plaintext:
+
+            def confirmed(yes: bool | None) -> None:
+                if yes:
+                    self.confirmed_plaintext = True
+                    self.action_test()
+
+            self.app.push_screen(
+                Confirm("Security 'none' sends your password unencrypted over the network. "
+                        "Use it only on a network you control. Continue?", yes="Send unencrypted (y)"),
+                confirmed,
+            )
+            return
+        imap_password, smtp_password = self.passwords()
+        keeps_stored = self.original is not None and self.original.name == account.name
+        if not imap_password and not account.password_command and not keeps_stored:
+            self.status("Enter the password first (or a password command).")
+            self.query_one("#imap_password", Input).focus()
+            return
+        if account.password_command and not imap_password:
+            from tamago_tui.backend.secrets import run_command
+
+            try:
+                imap_password = run_command(account.password_command)
+            except TamagoError as exc:
+                self.status(f"[b]Password command failed:[/b] {exc}")
+                return
+        self.app.push_screen(
+            ConnectionTestScreen(account, imap_password, smtp_password), self._test_finished
+        )
+
+    def _test_finished(self, result) -> None:
+        if result is None:
+            return
+        account, report = result.account, result.report
+        if report.ok:
+            self.tested = account
+            folders = result.folders
+            if folders:
+                self.folders = folders
+                defaults = list(account.folders) or providers.default_folders(account.provider, folders)
+                self._show_folders(defaults)
+            self.status("✓ Connection test passed. Check the folders, then press ctrl+s to save.")
+        else:
+            self.tested = None
+            failure = report.first_failure
+            self.status(f"✗ {failure.protocol.upper()} {failure.name} failed ({report.category}). "
+                        "Fix it and test again; saving needs a passing test.")
+        if result.pinned:
+            self.tested = account if report.ok else None
+            self.status(self.query_one("#editor-status", Static).content + "  (certificate pinned)")
+
+    def action_save(self) -> None:
+        try:
+            account = self.form_account()
+        except TamagoError as exc:
+            self.status(f"[b]{exc.title}:[/b] {exc}")
+            return
+        if self.tested is None or not _same_servers(self.tested, account):
+            self.status("Test the connection first (ctrl+t): a failing or untested account cannot be saved.")
+            return
+        account = replace(account, imap=self.tested.imap, smtp=self.tested.smtp)
+        if not account.folders and self.folders:
+            self.status("Choose at least one folder to index.")
+            return
+        imap_password, smtp_password = self.passwords()
+        self.save_account(account, imap_password, smtp_password)
+
+    @work(thread=True, exclusive=True, group="save-account", exit_on_error=False)
+    def save_account(self, account: Account, imap_password, smtp_password) -> None:
+        from tamago_tui.backend.accounts import save_account
+
+        try:
+            save_account(self.app.services, account, imap_password, smtp_password,
+                         prompt=self._passphrase_prompt, previous=self.original)
+        except TamagoError as exc:
+            self.app.call_from_thread(self.status, f"[b]{exc.title}:[/b] {exc}")
+            return
+        self.app.call_from_thread(self._saved, account)
+
+    def _passphrase_prompt(self, question: str = "Master passphrase for tamago's password store") -> str | None:
+        from tamago_tui.screens.passphrase import SecretPrompt
+        from tamago_tui.widgets.ask import ask_from_thread
+
+        hint = "No system keyring here: passwords are kept in an encrypted file instead."
+        return ask_from_thread(self.app, SecretPrompt(question, hint))
+
+    def _saved(self, account: Account) -> None:
+        self.notify(f"Saved {account.email}.")
+        self.app.pop_screen()
+
+
+def _same_servers(a: Account, b: Account) -> bool:
+    def key(s: ServerSettings):
+        return (s.host, s.port, s.security, s.username)
+
+    return key(a.imap) == key(b.imap) and key(a.smtp) == key(b.smtp) and a.email == b.email

@@ -1,0 +1,229 @@
+"""Connection test: the IMAP and SMTP checklist, live, with the fix for the first failure.
+
+Runs the backend's diagnostics in a thread worker; each finished step is posted
+back and drawn at once. An untrusted certificate shows its SHA-256 fingerprint
+and can be pinned for this account with p.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from tamago_tui.backend.models import Account
+from tamago_tui.messages import StepReported
+from tamago_tui.widgets.navbar import NavBar
+
+MARKS = {"ok": "[green]✓ ok[/]", "warn": "[yellow]! warn[/]", "fail": "[red]✗ FAIL[/]", "skipped": "[dim]- skip[/]"}
+
+
+@dataclass(frozen=True)
+class TestResult:
+    account: Account
+    report: object  # diagnostics.Report
+    folders: list
+    pinned: bool = False
+
+
+class ConnectionTestScreen(Screen[TestResult | None]):
+    BINDINGS = [
+        Binding("escape", "close", "Done", id="test.close"),
+        Binding("x", "troubleshoot", "Show the fix", id="test.fix"),
+        Binding("p", "pin", "Pin certificate", id="test.pin"),
+        Binding("r", "rerun", "Run again", id="test.rerun"),
+        Binding("c", "copy", "Copy report", id="test.copy"),
+    ]
+
+    def __init__(self, account: Account, password: str | None, smtp_password: str | None = None,
+                 only: str | None = None):
+        super().__init__()
+        self.account = account
+        self.password = password
+        self.smtp_password = smtp_password
+        self.only = only
+        self.steps: list = []
+        self.pinned = False
+        self.done = False
+
+    def compose(self) -> ComposeResult:
+        yield NavBar(f"Connection test · {self.account.email}")
+        yield DataTable(id="steps", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="test-detail", classes="hint")
+        yield Static("Testing…", id="test-status", classes="status-line")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("Step", key="step", width=24)
+        table.add_column("Result", key="status", width=8)
+        table.add_column("Detail", key="detail", width=42)
+        self.start()
+
+    def start(self) -> None:
+        self.steps = []
+        self.done = False
+        self.query_one(DataTable).clear()
+        self.query_one("#test-status", Static).update("Testing…")
+        self.query_one("#test-detail", Static).update("")
+        self.run_checks()
+
+    @work(thread=True, exclusive=True, group="connection-test", exit_on_error=False)
+    def run_checks(self) -> None:
+        from tamago_tui.backend.diagnostics import run_checks
+
+        account = self.account
+        if self.password is None and account.name in self.app.services.config.accounts:
+            self.password, self.smtp_password = self._stored_secrets(account)
+        oauth = account.oauth_mechanism if account.auth == "oauth2" else None
+        steps = run_checks(
+            account.imap if self.only in (None, "imap") else None,
+            account.smtp if self.only in (None, "smtp") else None,
+            self.password,
+            smtp_password=self.smtp_password,
+            cafile=account.cafile,
+            timeout=self.app.services.settings.timeout,
+            nameserver=self.app.services.settings.nameserver,
+            provider=account.provider,
+            oauth_mechanism=oauth,
+        )
+        for step in steps:
+            self.post_message(StepReported(step))
+        self.post_message(StepReported(None))
+
+    def _stored_secrets(self, account: Account) -> tuple[str | None, str | None]:
+        """The saved password(s); a missing one just stops the checklist before login."""
+        from tamago_tui.backend.accounts import secret_store
+        from tamago_tui.backend.errors import TamagoError
+
+        try:
+            secrets = secret_store(self.app.services, prompt=self._ask_passphrase)
+            if account.auth == "oauth2":
+                from tamago_tui.backend.oauth import access_token
+
+                token = access_token(self.app.services, account, secrets)
+                return token, token
+            return secrets.password_for(account, "imap"), secrets.password_for(account, "smtp")
+        except TamagoError as exc:
+            self.app.call_from_thread(self.notify, f"{exc.title}: {exc}", severity="error")
+            return None, None
+
+    def _ask_passphrase(self, question: str = "Master passphrase for tamago's password store") -> str | None:
+        from tamago_tui.screens.passphrase import SecretPrompt
+        from tamago_tui.widgets.ask import ask_from_thread
+
+        return ask_from_thread(self.app, SecretPrompt(question))
+
+    def on_step_reported(self, message: StepReported) -> None:
+        step = message.step
+        if step is None:
+            self.finish()
+            return
+        self.steps.append(step)
+        table = self.query_one(DataTable)
+        detail = step.detail if len(step.detail) <= 42 else step.detail[:41] + "…"
+        table.add_row(f"{step.protocol.upper()} {step.name}", MARKS.get(step.status, step.status), detail)
+        table.move_cursor(row=table.row_count - 1)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if 0 <= event.cursor_row < len(self.steps):
+            step = self.steps[event.cursor_row]
+            text = step.detail
+            if step.status == "fail" and step.category:
+                text += f"\nCategory: {step.category}. Press x for the fix."
+            self.query_one("#test-detail", Static).update(text)
+
+    def report(self):
+        from tamago_tui.backend.diagnostics import collect
+
+        return collect(self.steps)
+
+    def finish(self) -> None:
+        self.done = True
+        report = self.report()
+        store = self.app.services.open_store()
+        try:
+            if self.account.name in self.app.services.config.accounts:
+                failure = report.first_failure
+                store.record_test(self.account.name, self.account.email, report.ok,
+                                  error=f"{failure.name}: {failure.detail}" if failure else "",
+                                  category=report.category or "")
+        finally:
+            store.close()
+        status = self.query_one("#test-status", Static)
+        if report.ok:
+            status.update("[green]✓ All checks passed.[/] Press escape to go back.")
+            return
+        failure = report.first_failure
+        self.query_one(DataTable).move_cursor(row=self.steps.index(failure))
+        hint = "x shows the fix"
+        if failure.data.get("sha256"):
+            hint += ", p pins this certificate"
+        status.update(f"[red]✗ {failure.protocol.upper()} {failure.name} failed[/] ({report.category}): {hint}.")
+        try:
+            from tamago_tui.backend.troubleshoot import explain
+
+            guide = explain(failure.detail, provider=self.account.provider, protocol=failure.protocol)
+            self.query_one("#test-detail", Static).update(
+                f"{failure.detail}\n[b]{guide.title}[/b]: {guide.cause}"
+            )
+        except Exception:  # the guide is a help, never a new failure
+            pass
+
+    def folders(self) -> list:
+        for step in self.steps:
+            if step.data.get("folders"):
+                return [(name, tuple(flags)) for name, flags in step.data["folders"]]
+        return []
+
+    def action_close(self) -> None:
+        if not self.done:
+            self.workers.cancel_group(self, "connection-test")
+        self.dismiss(TestResult(self.account, self.report(), self.folders(), self.pinned) if self.done else None)
+
+    def action_rerun(self) -> None:
+        if self.done:
+            self.start()
+
+    def action_copy(self) -> None:
+        from tamago_tui.backend.diagnostics import format_report
+
+        self.app.copy_to_clipboard(format_report(self.report()))
+        self.notify("Report copied (it holds no password).")
+
+    def action_troubleshoot(self) -> None:
+        failure = self.report().first_failure if self.done else None
+        if failure is None:
+            return
+        from tamago_tui.screens.troubleshoot import TroubleshootScreen
+
+        screen = TroubleshootScreen()
+        self.app.push_screen(screen)
+        screen.call_after_refresh(screen.show_text, failure.detail, self.account.provider, failure.category)
+
+    def action_pin(self) -> None:
+        failure = self.report().first_failure if self.done else None
+        if failure is None or not failure.data.get("sha256"):
+            self.notify("Only an untrusted certificate can be pinned.", severity="warning")
+            return
+        from tamago_tui.screens.confirm import Confirm
+
+        fingerprint = failure.data["sha256"]
+        proto = failure.protocol
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                server = getattr(self.account, proto).with_(pinned_sha256=fingerprint)
+                self.account = replace(self.account, **{proto: server})
+                self.pinned = True
+                self.start()
+
+        self.app.push_screen(Confirm(
+            f"Trust this exact {proto.upper()} certificate for {self.account.email} only?\n"
+            f"SHA-256 {fingerprint}\nCompare it with what your administrator gives you first.",
+            yes="Pin it (y)",
+        ), done)
