@@ -7,6 +7,9 @@ import pytest
 from tamago_tui.backend.paths import Paths
 from tamago_tui.backend.services import Services
 
+# Real Dovecot, SMTP and DNS servers on loopback: see tests/servers/README.md.
+pytest_plugins = ["tests.servers.fixtures", "pytester"]
+
 
 @pytest.fixture(autouse=True)
 def tamago_home(tmp_path, monkeypatch):
