@@ -184,7 +184,9 @@ def test_lmtp_delivery_and_bulk_load(dovecot, imap_user):
     dovecot.deliver(imap_user, seed.generate_messages(1, seed=11)[0].data)
     assert dovecot.status(imap_user, "INBOX")["messages"] == 1
     loaded = dovecot.bulk_load(imap_user, "Archive",
-                               [m.data for m in seed.generate_messages(20, seed=12)])
+                               [m.data for m in seed.generate_messages(15, seed=12)])
+    loaded += dovecot.bulk_load(imap_user, "Archive",
+                                [m.data for m in seed.generate_messages(5, seed=13)])
     with dovecot.connect(imap_user) as client:
         flags = fetch_all(client, "Archive", ["FLAGS"])
     assert loaded == len(flags) == 20

@@ -95,6 +95,7 @@ class Dovecot:
         self.ports: dict[str, int] = {}
         self.users: dict[str, MailUser] = {}
         self._fresh_numbers = itertools.count(1)
+        self._file_numbers = itertools.count(1)  # unique Maildir file names across bulk_load calls
         self._process: ServerProcess | None = None
         self._log_checked_size = 0
         for directory in (self.base_dir, self.state_dir, self.home_root, self.passwd_dir):
@@ -380,8 +381,8 @@ service lmtp {{
         stamp = (date or dt.datetime.now(dt.timezone.utc)).timestamp()
         count = 0
         for count, message in enumerate(messages, 1):
-            path = folder_dir / "cur" / (f"{int(stamp)}.M{count}P{os.getpid()}.tamago,"
-                                         f"S={len(message)}:2,{tag}")
+            path = folder_dir / "cur" / (f"{int(stamp)}.M{next(self._file_numbers)}P{os.getpid()}"
+                                         f".tamago,S={len(message)}:2,{tag}")
             path.write_bytes(message)
             os.utime(path, (stamp, stamp))  # a Maildir keeps INTERNALDATE as the file's mtime
             os.chown(path, MAIL_UID, MAIL_GID)
