@@ -21,6 +21,7 @@ COMMANDS = [
     "accounts",
     "send",
     "outbox",
+    "lookup",
 ]
 
 log = logging.getLogger("tamago.cli")

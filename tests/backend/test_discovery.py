@@ -1,0 +1,513 @@
+"""Server lookup against real servers on loopback: dnsmasq for DNS, http.server for autoconfig,
+aiosmtpd for the SMTP probe.
+
+The DNS zone below is served by a private dnsmasq started for this module.
+`local=/test/` makes dnsmasq authoritative for *.test, so unknown names are
+NXDOMAIN and nothing ever leaves the machine.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import dns.resolver
+import pytest
+import trustme
+
+from tamago_tui.backend import discovery
+from tamago_tui.backend.discovery import NOT_FOUND, LookupOptions, lookup
+from tamago_tui.backend.errors import UsageError
+from tamago_tui.backend.models import Security
+from tamago_tui.backend.probe import probe_imap, probe_smtp
+from tamago_tui.backend.resolver import DnsError
+from tamago_tui.cli import main
+
+pytestmark = pytest.mark.servers
+
+ZONE = """
+local=/test/
+
+# srv.test: all four RFC 6186/8314 services; implicit TLS must win, then priority, then weight.
+srv-host=_imaps._tcp.srv.test,imap-backup.srv.test,993,20,100
+srv-host=_imaps._tcp.srv.test,imap.srv.test,993,10,10
+srv-host=_imap._tcp.srv.test,imap.srv.test,143,0,10
+srv-host=_submissions._tcp.srv.test,smtp-light.srv.test,465,10,5
+srv-host=_submissions._tcp.srv.test,smtp-heavy.srv.test,465,10,50
+srv-host=_submission._tcp.srv.test,smtp.srv.test,587,0,10
+
+# dot.test: "no IMAP over TLS here" (target "."), STARTTLS services instead.
+srv-host=_imaps._tcp.dot.test
+srv-host=_imap._tcp.dot.test,mail.dot.test,143,0,0
+srv-host=_submission._tcp.dot.test,mail.dot.test,587,0,0
+
+# MX-only domains.
+mx-host=hosted-google.test,alt1.aspmx.l.google.com,5
+mx-host=hosted-google.test,aspmx.l.google.com,1
+mx-host=hosted-365.test,hosted-365-test.mail.protection.outlook.com,0
+mx-host=nothing.test,mx.unknown-isp.example,10
+
+# Autoconfig over HTTP (autoconfig.<domain>) and over the .well-known path (<domain>).
+host-record=autoconfig.auto.test,127.0.0.1
+host-record=wk.test,127.0.0.1
+host-record=autoconfig.tls.test,127.0.0.1
+
+# half.test: autoconfig knows IMAP only, SRV knows submission.
+host-record=autoconfig.half.test,127.0.0.1
+srv-host=_submission._tcp.half.test,smtp.half.test,587,0,0
+
+# guess.test: nothing published; the usual names exist.
+host-record=imap.guess.test,127.0.0.1
+host-record=smtp.guess.test,127.0.0.1
+"""
+
+
+def free_port(kind=socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def closed_port() -> int:
+    """A loopback TCP port with nothing listening (connections are refused at once)."""
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def dns_server(tmp_path_factory):
+    exe = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+    workdir = tmp_path_factory.mktemp("dnsmasq")
+    conf = workdir / "zone.conf"
+    conf.write_text(ZONE)
+    log_path = workdir / "dnsmasq.log"
+    for _ in range(5):
+        port = free_port(socket.SOCK_DGRAM)
+        with open(log_path, "wb") as log_file:
+            proc = subprocess.Popen(
+                [
+                    exe, "--keep-in-foreground", f"--conf-file={conf}", f"--port={port}",
+                    "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
+                    "--log-facility=-", "--log-queries", "--pid-file=",
+                ],
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers, resolver.port = ["127.0.0.1"], port
+        for _ in range(50):
+            if proc.poll() is not None:
+                break
+            try:
+                resolver.resolve("imap.guess.test", "A", lifetime=0.2)
+                break
+            except dns.exception.DNSException:
+                time.sleep(0.05)
+        if proc.poll() is None:
+            break
+    else:
+        pytest.fail(f"dnsmasq did not start:\n{log_path.read_text()}")
+    yield f"127.0.0.1:{port}"
+    alive = proc.poll() is None
+    proc.terminate()
+    proc.wait(timeout=10)
+    assert alive, f"dnsmasq died during the tests:\n{log_path.read_text()}"
+
+
+# -- loopback HTTP(S) servers for autoconfig ---------------------------------
+
+AUTOCONFIG = """<?xml version="1.0"?>
+<clientConfig version="1.1"><emailProvider id="{domain}">
+  <incomingServer type="imap"><hostname>{imap}</hostname><port>993</port>
+    <socketType>SSL</socketType><username>%EMAILADDRESS%</username></incomingServer>
+  {smtp}
+</emailProvider></clientConfig>"""
+SMTP_ENTRY = """<outgoingServer type="smtp"><hostname>{smtp}</hostname><port>465</port>
+    <socketType>SSL</socketType><username>%EMAILLOCALPART%</username></outgoingServer>"""
+
+
+def autoconfig_xml(domain: str, imap: str, smtp: str | None) -> bytes:
+    smtp_xml = SMTP_ENTRY.format(smtp=smtp) if smtp else ""
+    return AUTOCONFIG.format(domain=domain, imap=imap, smtp=smtp_xml).encode()
+
+
+class WebServer:
+    """Serves canned documents by (host, path) and records every request."""
+
+    def __init__(self, documents: dict[tuple[str, str], bytes], context: ssl.SSLContext | None = None):
+        self.documents = documents
+        self.requests: list[tuple[str, str]] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                host = self.headers.get("Host", "").rsplit(":", 1)[0]
+                outer.requests.append((host, self.path))
+                body = outer.documents.get((host, self.path.split("?")[0]))
+                if body is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if context is not None:
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+MAIN = "/mail/config-v1.1.xml"
+WELL_KNOWN = "/.well-known/autoconfig/mail/config-v1.1.xml"
+
+
+@pytest.fixture(scope="module")
+def ca():
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def client_tls(ca):
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    return context
+
+
+@pytest.fixture(scope="module")
+def web(ca):
+    docs = {
+        ("autoconfig.auto.test", MAIN): autoconfig_xml("auto.test", "imap.auto.test", "smtp.auto.test"),
+        ("wk.test", WELL_KNOWN): autoconfig_xml("wk.test", "mail.wk.test", "mail.wk.test"),
+        ("autoconfig.tls.test", MAIN): autoconfig_xml("tls.test", "plain-http.tls.test", "plain-http.tls.test"),
+        ("autoconfig.half.test", MAIN): autoconfig_xml("half.test", "imap.half.test", None),
+    }
+    plain = WebServer(docs)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("autoconfig.tls.test").configure_cert(server_context)
+    secure = WebServer(
+        {("autoconfig.tls.test", MAIN): autoconfig_xml("tls.test", "imap.tls.test", "smtp.tls.test")},
+        server_context,
+    )
+    yield plain, secure
+    plain.close()
+    secure.close()
+
+
+def options(dns_server, **changes) -> LookupOptions:
+    base = dict(
+        nameserver=dns_server,
+        step_timeout=3.0,
+        deadline=10.0,
+        http_port=closed_port(),
+        https_port=closed_port(),
+        probe_ports={"imaps": closed_port(), "imap": closed_port(), "submissions": closed_port(), "submission": closed_port()},
+    )
+    base.update(changes)
+    return LookupOptions(**base)
+
+
+# -- the sources -------------------------------------------------------------
+
+
+def test_preset_needs_no_network_at_all(dead_nameserver):
+    result = lookup("someone@googlemail.com", LookupOptions(nameserver=dead_nameserver, step_timeout=1))
+    assert (result.source, result.confidence, result.provider) == ("preset", "high", "gmail")
+    assert (result.imap.host, result.imap.port, result.imap.security) == ("imap.gmail.com", 993, Security.SSL)
+    assert result.imap.username == "someone@googlemail.com"
+    assert any("app password" in note for note in result.notes)
+
+
+def test_srv_prefers_implicit_tls_then_priority_then_weight(dns_server):
+    result = lookup("ann@srv.test", options(dns_server))
+    assert (result.source, result.confidence) == ("srv", "high")
+    assert (result.imap.host, result.imap.port, result.imap.security) == ("imap.srv.test", 993, Security.SSL)
+    assert (result.smtp.host, result.smtp.port, result.smtp.security) == ("smtp-heavy.srv.test", 465, Security.SSL)
+    assert result.imap.username == "ann@srv.test"
+    found = {a.target for a in result.attempts if a.source == "srv" and a.outcome == "found"}
+    assert "_imap._tcp.srv.test" in found and "_submission._tcp.srv.test" in found
+
+
+def test_srv_dot_target_means_not_offered(dns_server):
+    result = lookup("dot.test", options(dns_server))
+    assert result.source == "srv"
+    assert (result.imap.host, result.imap.port, result.imap.security) == ("mail.dot.test", 143, Security.STARTTLS)
+    assert (result.smtp.port, result.smtp.security) == (587, Security.STARTTLS)
+    assert result.imap.username == ""  # only a domain was given
+    assert any("imaps is not offered" in note for note in result.notes)
+
+
+def test_mx_maps_a_hosted_domain_to_its_provider(dns_server):
+    result = lookup("bob@hosted-google.test", options(dns_server))
+    assert (result.source, result.confidence, result.provider) == ("mx", "medium", "google_workspace")
+    assert (result.imap.host, result.smtp.host) == ("imap.gmail.com", "smtp.gmail.com")
+    assert result.imap.username == "bob@hosted-google.test"
+    assert any("aspmx.l.google.com" in note for note in result.notes)
+
+    office = lookup("carol@hosted-365.test", options(dns_server))
+    assert (office.source, office.provider) == ("mx", "office365")
+    assert (office.smtp.host, office.smtp.port, office.smtp.security) == ("smtp.office365.com", 587, Security.STARTTLS)
+
+
+def test_autoconfig_over_http_is_medium_confidence(dns_server, web):
+    plain, _secure = web
+    result = lookup("dora@auto.test", options(dns_server, http_port=plain.port))
+    assert (result.source, result.confidence) == ("autoconfig", "medium")
+    assert (result.imap.host, result.imap.port, result.imap.security, result.imap.username) == (
+        "imap.auto.test", 993, Security.SSL, "dora@auto.test",
+    )
+    assert (result.smtp.host, result.smtp.username) == ("smtp.auto.test", "dora")
+    assert ("autoconfig.auto.test", f"{MAIN}?emailaddress=dora@auto.test") in plain.requests
+    assert any("unencrypted HTTP" in note for note in result.notes)
+
+
+def test_autoconfig_well_known_location(dns_server, web):
+    plain, _secure = web
+    result = lookup("eve@wk.test", options(dns_server, http_port=plain.port))
+    assert result.source == "autoconfig" and result.imap.host == "mail.wk.test"
+    assert ("wk.test", WELL_KNOWN) in plain.requests
+
+
+def test_autoconfig_https_wins_over_http(dns_server, web, client_tls):
+    plain, secure = web
+    opts = options(dns_server, http_port=plain.port, https_port=secure.port, ssl_context=client_tls)
+    result = lookup("fay@tls.test", opts)
+    assert (result.source, result.confidence) == ("autoconfig", "high")
+    assert result.imap.host == "imap.tls.test"  # the HTTP copy says plain-http.tls.test
+    assert not any("unencrypted" in note for note in result.notes)
+
+
+def test_autoconfig_https_with_an_untrusted_certificate_is_not_used(dns_server, web):
+    plain, secure = web
+    # The system store does not trust the test CA: the HTTPS answer must be refused.
+    result = lookup("fay@tls.test", options(dns_server, http_port=plain.port, https_port=secure.port))
+    assert (result.confidence, result.imap.host) == ("medium", "plain-http.tls.test")
+    https_attempt = next(a for a in result.attempts if a.target.startswith("https://autoconfig.tls.test"))
+    assert https_attempt.outcome == "nothing" and "CERTIFICATE_VERIFY_FAILED" in https_attempt.detail
+
+
+def test_a_half_answer_is_completed_by_the_next_source(dns_server, web):
+    plain, _secure = web
+    result = lookup("gil@half.test", options(dns_server, http_port=plain.port))
+    assert result.source == "autoconfig" and result.imap.host == "imap.half.test"
+    assert (result.smtp.host, result.smtp.port) == ("smtp.half.test", 587)
+    assert dict(result.sources) == {"imap": "autoconfig", "smtp": "srv"}
+    assert result.confidence == "medium"  # the weaker of HTTP autoconfig and SRV
+
+
+def test_nothing_found_says_ask_your_administrator(dns_server):
+    result = lookup("hal@nothing.test", options(dns_server))
+    assert not result.found and result.source is None and result.confidence is None
+    assert result.message == NOT_FOUND.format(domain="nothing.test")
+    assert "Contact your email administrator" in result.message
+    assert any(a.source == "mx" and "mx.unknown-isp.example" in a.detail for a in result.attempts)
+    assert {a.source for a in result.attempts} >= {"preset", "autoconfig", "srv", "mx", "guess"}
+
+
+# -- guessing and probing ------------------------------------------------------
+
+
+class ImapGreeter:
+    """A canned IMAP responder: greeting, CAPABILITY, LOGOUT. Enough for a probe, nothing more."""
+
+    def __init__(self, context: ssl.SSLContext | None, greeting=b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n"):
+        self.context = context
+        self.greeting = greeting
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.commands: list[bytes] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
+
+    def _session(self, conn):
+        try:
+            if self.context is not None:
+                conn = self.context.wrap_socket(conn, server_side=True)
+            conn.sendall(self.greeting)
+            reader = conn.makefile("rb")
+            for line in reader:
+                self.commands.append(line.strip())
+                tag, _, command = line.strip().partition(b" ")
+                if command.upper() == b"CAPABILITY":
+                    conn.sendall(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n" + tag + b" OK done\r\n")
+                elif command.upper() == b"LOGOUT":
+                    conn.sendall(b"* BYE\r\n" + tag + b" OK bye\r\n")
+                    break
+                else:
+                    conn.sendall(tag + b" BAD unexpected\r\n")
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            conn.close()
+
+    def close(self):
+        self.listener.close()
+
+
+@pytest.fixture(scope="module")
+def server_tls(ca):
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("imap.guess.test", "smtp.guess.test", "mail.guess.test").configure_cert(context)
+    return context
+
+
+@pytest.fixture
+def smtp_server(server_tls):
+    """aiosmtpd with implicit TLS, and a plain one that offers no STARTTLS."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Sink
+
+    tls_port, plain_port = free_port(), free_port()
+    secure = Controller(Sink(), hostname="127.0.0.1", port=tls_port, ssl_context=server_tls)
+    plain = Controller(Sink(), hostname="127.0.0.1", port=plain_port)
+    secure.start()
+    plain.start()
+    yield tls_port, plain_port
+    secure.stop()
+    plain.stop()
+
+
+def test_guess_probes_the_usual_names_over_tls(dns_server, server_tls, client_tls, smtp_server):
+    imap = ImapGreeter(server_tls)
+    tls_port, plain_port = smtp_server
+    try:
+        ports = {"imaps": imap.port, "imap": closed_port(), "submissions": tls_port, "submission": plain_port}
+        result = lookup("ivy@guess.test", options(dns_server, probe_ports=ports, ssl_context=client_tls))
+    finally:
+        imap.close()
+    assert (result.source, result.confidence) == ("guess", "low")
+    assert (result.imap.host, result.imap.port, result.imap.security) == ("imap.guess.test", imap.port, Security.SSL)
+    assert (result.smtp.host, result.smtp.port, result.smtp.security) == ("smtp.guess.test", tls_port, Security.SSL)
+    assert any(c.endswith(b"CAPABILITY") for c in imap.commands)
+    # A probe asks and leaves; it never logs in.
+    assert {c.split(b" ")[1].upper() for c in imap.commands} <= {b"CAPABILITY", b"LOGOUT"}
+    plain_attempt = next(a for a in result.attempts if a.target.startswith(f"smtp.guess.test:{plain_port}"))
+    assert plain_attempt.outcome == "nothing" and "STARTTLS" in plain_attempt.detail
+
+
+def test_probe_refuses_a_cleartext_only_starttls_port(smtp_server, client_tls):
+    _tls_port, plain_port = smtp_server
+    result = probe_smtp("smtp.guess.test", "127.0.0.1", plain_port, Security.STARTTLS, timeout=3, context=client_tls)
+    assert not result.ok and "does not offer STARTTLS" in result.detail
+
+
+def test_probe_reports_an_untrusted_certificate_without_talking(server_tls):
+    imap = ImapGreeter(server_tls)
+    try:
+        wrong_name = probe_imap("other.test", "127.0.0.1", imap.port, Security.SSL, timeout=3, context=ssl.create_default_context())
+    finally:
+        imap.close()
+    assert wrong_name.ok and wrong_name.certificate_problem
+    assert imap.commands == []
+
+
+def test_probe_recognises_the_wrong_service(smtp_server, client_tls):
+    tls_port, _plain_port = smtp_server
+    result = probe_imap("smtp.guess.test", "127.0.0.1", tls_port, Security.SSL, timeout=3, context=client_tls)
+    assert not result.ok and "SMTP server answers instead" in result.detail
+
+
+def test_probe_times_out_on_a_silent_server():
+    silent = socket.create_server(("127.0.0.1", 0))
+    try:
+        result = probe_imap("imap.guess.test", "127.0.0.1", silent.getsockname()[1], Security.STARTTLS,
+                            timeout=0.5, context=ssl.create_default_context())
+    finally:
+        silent.close()
+    assert not result.ok and "timed out" in result.detail
+
+
+# -- failures ------------------------------------------------------------------
+
+
+@pytest.fixture
+def dead_nameserver():
+    """A UDP socket that receives queries and never answers."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    yield f"127.0.0.1:{sock.getsockname()[1]}"
+    sock.close()
+
+
+def test_a_dead_nameserver_fails_fast_with_a_clear_error(dead_nameserver):
+    with pytest.raises(DnsError) as info:
+        lookup("jo@example.test", LookupOptions(nameserver=dead_nameserver, step_timeout=1.0, deadline=5.0))
+    message = str(info.value)
+    assert dead_nameserver in message and "did not answer within 1 s" in message
+    assert info.value.category == "dns_failure"
+
+
+def test_invalid_input_is_a_usage_error():
+    for bad in ("", "@example.test", "no-dot", "bad_domain!.test", "a@-x.test"):
+        with pytest.raises(UsageError):
+            lookup(bad, LookupOptions(sources=("preset",)))
+
+
+def test_cancel_stops_the_lookup(dns_server):
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(discovery.LookupCancelled):
+        lookup("kim@srv.test", options(dns_server), cancel=cancel)
+
+
+# -- the CLI -------------------------------------------------------------------
+
+
+def test_cli_json_shape(dns_server, capsys):
+    code = main(["lookup", "lee@srv.test", "--nameserver", dns_server, "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert data["imap"] == {"host": "imap.srv.test", "port": 993, "security": "ssl"}
+    assert data["smtp"] == {"host": "smtp-heavy.srv.test", "port": 465, "security": "ssl"}
+    assert (data["source"], data["confidence"]) == ("srv", "high")
+
+
+def test_cli_nothing_found_exits_1_with_the_administrator_advice(dns_server, capsys):
+    code = main(["lookup", "nothing.test", "--nameserver", dns_server])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "Could not determine the server settings for nothing.test" in out
+    assert "Contact your email administrator" in out
+    code = main(["lookup", "nothing.test", "--nameserver", dns_server, "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 1 and data["imap"] is None and data["smtp"] is None
+    assert "email administrator" in data["message"]
+
+
+def test_cli_human_output_for_a_preset(capsys):
+    assert main(["lookup", "someone@icloud.com"]) == 0
+    out = capsys.readouterr().out
+    assert "imap.mail.me.com:993  SSL/TLS  username someone" in out
+    assert "smtp.mail.me.com:587  STARTTLS  username someone@icloud.com" in out
+    assert "confidence: high" in out
+
+
+def test_cli_dead_nameserver_and_bad_input(dead_nameserver, capsys):
+    assert main(["lookup", "x.test", "--nameserver", dead_nameserver]) == 1
+    assert "did not answer" in capsys.readouterr().err
+    assert main(["lookup", "not an address"]) == 2
+    assert main(["lookup", "x.test", "--nameserver", "127.0.0.1:notaport"]) == 2
