@@ -71,7 +71,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping
 
 from . import autoconfig, providers
@@ -544,9 +544,13 @@ def lookup(
     address_or_domain: str,
     options: LookupOptions | None = None,
     *,
+    nameserver: str | None = None,
     cancel: threading.Event | None = None,
 ) -> LookupResult:
     """Find IMAP and SMTP settings. Blocking: front ends run it in a worker thread.
+
+    `nameserver` ("HOST[:PORT]", "" for the system resolver) overrides the
+    one in `options`, as a shortcut for callers that only want that.
 
     Returns a result (possibly `found == False`, whose `message` tells the
     user to ask their administrator). Raises UsageError for input that is not
@@ -554,6 +558,8 @@ def lookup(
     LookupCancelled when `cancel` was set.
     """
     options = options or LookupOptions()
+    if nameserver is not None:
+        options = replace(options, nameserver=nameserver)
     unknown = set(options.sources) - set(SOURCES)
     if unknown:
         raise UsageError(f"Unknown lookup sources: {', '.join(sorted(unknown))}.")

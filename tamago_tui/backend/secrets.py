@@ -65,10 +65,11 @@ BACKENDS = ("auto", "keyring", "encrypted")
 MASTER_ENV = "TAMAGO_MASTER_PASSWORD"
 COMMAND_TIMEOUT = 15.0
 
-# A prompt for the master passphrase: (message, creating_new_store) -> passphrase.
-# Front ends decide how to ask (a modal in the TUI, getpass in the CLI) and
-# whether to ask twice when `creating_new_store` is true.
-PassphrasePrompt = Callable[[str, bool], str]
+# A prompt for the master passphrase: message -> passphrase (None or "" to give up).
+# Front ends decide how to ask (a modal in the TUI, getpass in the CLI). When a
+# new store is being created the message starts with "Choose", so a front end
+# can ask twice.
+PassphrasePrompt = Callable[[str], "str | None"]
 
 
 def service_for(kind: str) -> str:
@@ -332,7 +333,7 @@ class MasterPassphrase:
                 if creating
                 else f"Master passphrase for the encrypted password store {path}"
             )
-            passphrase = self.prompt(message, creating) or ""
+            passphrase = self.prompt(message) or ""
         if not passphrase:
             raise SecretError(
                 f"The encrypted password store {path} needs a master passphrase. "

@@ -267,23 +267,29 @@ def test_master_passphrase_from_command_and_prompt(tmp_path):
     SecretStore(EncryptedFileBackend(path, MasterPassphrase(command), kdf=cheap_kdf())).set("work", "pw")
     asked = []
 
-    def prompt(message, creating):
-        asked.append((message, creating))
+    def prompt(message):
+        asked.append(message)
         return "cmd-passphrase"
 
     store = SecretStore(EncryptedFileBackend(path, MasterPassphrase("", prompt), kdf=cheap_kdf()))
     assert store.get("work") == "pw"
     assert store.get("work") == "pw"  # unlocked once per process
-    assert len(asked) == 1 and asked[0][1] is False and str(path) in asked[0][0]
+    assert len(asked) == 1 and str(path) in asked[0] and not asked[0].startswith("Choose")
 
 
 def test_new_store_prompt_says_it_is_new(tmp_path):
     asked = []
     backend = EncryptedFileBackend(
-        tmp_path / "s.enc", MasterPassphrase("", lambda m, c: asked.append(c) or "pp"), kdf=cheap_kdf()
+        tmp_path / "s.enc", MasterPassphrase("", lambda message: asked.append(message) or "pp"), kdf=cheap_kdf()
     )
     SecretStore(backend).set("work", "pw")
-    assert asked == [True]
+    assert len(asked) == 1 and asked[0].startswith("Choose a master passphrase for the new")
+
+
+def test_a_prompt_that_gives_up_leaves_the_store_locked(tmp_path):
+    backend = EncryptedFileBackend(tmp_path / "s.enc", MasterPassphrase("", lambda message: None), kdf=cheap_kdf())
+    with pytest.raises(SecretError, match="needs a master passphrase"):
+        SecretStore(backend).set("work", "pw")
 
 
 def test_locked_store_without_any_passphrase_source(tmp_path):
