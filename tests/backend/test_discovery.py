@@ -81,7 +81,7 @@ def closed_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def dns_server(tmp_path_factory):
+def lookup_dns(tmp_path_factory):
     exe = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
     workdir = tmp_path_factory.mktemp("dnsmasq")
     conf = workdir / "zone.conf"
@@ -211,9 +211,9 @@ def web(ca):
     secure.close()
 
 
-def options(dns_server, **changes) -> LookupOptions:
+def options(lookup_dns, **changes) -> LookupOptions:
     base = dict(
-        nameserver=dns_server,
+        nameserver=lookup_dns,
         step_timeout=3.0,
         deadline=10.0,
         http_port=closed_port(),
@@ -235,8 +235,8 @@ def test_preset_needs_no_network_at_all(dead_nameserver):
     assert any("app password" in note for note in result.notes)
 
 
-def test_srv_prefers_implicit_tls_then_priority_then_weight(dns_server):
-    result = lookup("ann@srv.test", options(dns_server))
+def test_srv_prefers_implicit_tls_then_priority_then_weight(lookup_dns):
+    result = lookup("ann@srv.test", options(lookup_dns))
     assert (result.source, result.confidence) == ("srv", "high")
     assert (result.imap.host, result.imap.port, result.imap.security) == ("imap.srv.test", 993, Security.SSL)
     assert (result.smtp.host, result.smtp.port, result.smtp.security) == ("smtp-heavy.srv.test", 465, Security.SSL)
@@ -245,8 +245,8 @@ def test_srv_prefers_implicit_tls_then_priority_then_weight(dns_server):
     assert "_imap._tcp.srv.test" in found and "_submission._tcp.srv.test" in found
 
 
-def test_srv_dot_target_means_not_offered(dns_server):
-    result = lookup("dot.test", options(dns_server))
+def test_srv_dot_target_means_not_offered(lookup_dns):
+    result = lookup("dot.test", options(lookup_dns))
     assert result.source == "srv"
     assert (result.imap.host, result.imap.port, result.imap.security) == ("mail.dot.test", 143, Security.STARTTLS)
     assert (result.smtp.port, result.smtp.security) == (587, Security.STARTTLS)
@@ -254,21 +254,21 @@ def test_srv_dot_target_means_not_offered(dns_server):
     assert any("imaps is not offered" in note for note in result.notes)
 
 
-def test_mx_maps_a_hosted_domain_to_its_provider(dns_server):
-    result = lookup("bob@hosted-google.test", options(dns_server))
+def test_mx_maps_a_hosted_domain_to_its_provider(lookup_dns):
+    result = lookup("bob@hosted-google.test", options(lookup_dns))
     assert (result.source, result.confidence, result.provider) == ("mx", "medium", "google_workspace")
     assert (result.imap.host, result.smtp.host) == ("imap.gmail.com", "smtp.gmail.com")
     assert result.imap.username == "bob@hosted-google.test"
     assert any("aspmx.l.google.com" in note for note in result.notes)
 
-    office = lookup("carol@hosted-365.test", options(dns_server))
+    office = lookup("carol@hosted-365.test", options(lookup_dns))
     assert (office.source, office.provider) == ("mx", "office365")
     assert (office.smtp.host, office.smtp.port, office.smtp.security) == ("smtp.office365.com", 587, Security.STARTTLS)
 
 
-def test_autoconfig_over_http_is_medium_confidence(dns_server, web):
+def test_autoconfig_over_http_is_medium_confidence(lookup_dns, web):
     plain, _secure = web
-    result = lookup("dora@auto.test", options(dns_server, http_port=plain.port))
+    result = lookup("dora@auto.test", options(lookup_dns, http_port=plain.port))
     assert (result.source, result.confidence) == ("autoconfig", "medium")
     assert (result.imap.host, result.imap.port, result.imap.security, result.imap.username) == (
         "imap.auto.test", 993, Security.SSL, "dora@auto.test",
@@ -278,42 +278,42 @@ def test_autoconfig_over_http_is_medium_confidence(dns_server, web):
     assert any("unencrypted HTTP" in note for note in result.notes)
 
 
-def test_autoconfig_well_known_location(dns_server, web):
+def test_autoconfig_well_known_location(lookup_dns, web):
     plain, _secure = web
-    result = lookup("eve@wk.test", options(dns_server, http_port=plain.port))
+    result = lookup("eve@wk.test", options(lookup_dns, http_port=plain.port))
     assert result.source == "autoconfig" and result.imap.host == "mail.wk.test"
     assert ("wk.test", WELL_KNOWN) in plain.requests
 
 
-def test_autoconfig_https_wins_over_http(dns_server, web, client_tls):
+def test_autoconfig_https_wins_over_http(lookup_dns, web, client_tls):
     plain, secure = web
-    opts = options(dns_server, http_port=plain.port, https_port=secure.port, ssl_context=client_tls)
+    opts = options(lookup_dns, http_port=plain.port, https_port=secure.port, ssl_context=client_tls)
     result = lookup("fay@tls.test", opts)
     assert (result.source, result.confidence) == ("autoconfig", "high")
     assert result.imap.host == "imap.tls.test"  # the HTTP copy says plain-http.tls.test
     assert not any("unencrypted" in note for note in result.notes)
 
 
-def test_autoconfig_https_with_an_untrusted_certificate_is_not_used(dns_server, web):
+def test_autoconfig_https_with_an_untrusted_certificate_is_not_used(lookup_dns, web):
     plain, secure = web
     # The system store does not trust the test CA: the HTTPS answer must be refused.
-    result = lookup("fay@tls.test", options(dns_server, http_port=plain.port, https_port=secure.port))
+    result = lookup("fay@tls.test", options(lookup_dns, http_port=plain.port, https_port=secure.port))
     assert (result.confidence, result.imap.host) == ("medium", "plain-http.tls.test")
     https_attempt = next(a for a in result.attempts if a.target.startswith("https://autoconfig.tls.test"))
     assert https_attempt.outcome == "nothing" and "CERTIFICATE_VERIFY_FAILED" in https_attempt.detail
 
 
-def test_a_half_answer_is_completed_by_the_next_source(dns_server, web):
+def test_a_half_answer_is_completed_by_the_next_source(lookup_dns, web):
     plain, _secure = web
-    result = lookup("gil@half.test", options(dns_server, http_port=plain.port))
+    result = lookup("gil@half.test", options(lookup_dns, http_port=plain.port))
     assert result.source == "autoconfig" and result.imap.host == "imap.half.test"
     assert (result.smtp.host, result.smtp.port) == ("smtp.half.test", 587)
     assert dict(result.sources) == {"imap": "autoconfig", "smtp": "srv"}
     assert result.confidence == "medium"  # the weaker of HTTP autoconfig and SRV
 
 
-def test_nothing_found_says_ask_your_administrator(dns_server):
-    result = lookup("hal@nothing.test", options(dns_server))
+def test_nothing_found_says_ask_your_administrator(lookup_dns):
+    result = lookup("hal@nothing.test", options(lookup_dns))
     assert not result.found and result.source is None and result.confidence is None
     assert result.message == NOT_FOUND.format(domain="nothing.test")
     assert "Contact your email administrator" in result.message
@@ -376,7 +376,7 @@ def server_tls(ca):
 
 
 @pytest.fixture
-def smtp_server(server_tls):
+def probe_smtp_servers(server_tls):
     """aiosmtpd with implicit TLS, and a plain one that offers no STARTTLS."""
     from aiosmtpd.controller import Controller
     from aiosmtpd.handlers import Sink
@@ -391,12 +391,12 @@ def smtp_server(server_tls):
     plain.stop()
 
 
-def test_guess_probes_the_usual_names_over_tls(dns_server, server_tls, client_tls, smtp_server):
+def test_guess_probes_the_usual_names_over_tls(lookup_dns, server_tls, client_tls, probe_smtp_servers):
     imap = ImapGreeter(server_tls)
-    tls_port, plain_port = smtp_server
+    tls_port, plain_port = probe_smtp_servers
     try:
         ports = {"imaps": imap.port, "imap": closed_port(), "submissions": tls_port, "submission": plain_port}
-        result = lookup("ivy@guess.test", options(dns_server, probe_ports=ports, ssl_context=client_tls))
+        result = lookup("ivy@guess.test", options(lookup_dns, probe_ports=ports, ssl_context=client_tls))
     finally:
         imap.close()
     assert (result.source, result.confidence) == ("guess", "low")
@@ -409,8 +409,8 @@ def test_guess_probes_the_usual_names_over_tls(dns_server, server_tls, client_tl
     assert plain_attempt.outcome == "nothing" and "STARTTLS" in plain_attempt.detail
 
 
-def test_probe_refuses_a_cleartext_only_starttls_port(smtp_server, client_tls):
-    _tls_port, plain_port = smtp_server
+def test_probe_refuses_a_cleartext_only_starttls_port(probe_smtp_servers, client_tls):
+    _tls_port, plain_port = probe_smtp_servers
     result = probe_smtp("smtp.guess.test", "127.0.0.1", plain_port, Security.STARTTLS, timeout=3, context=client_tls)
     assert not result.ok and "does not offer STARTTLS" in result.detail
 
@@ -425,8 +425,8 @@ def test_probe_reports_an_untrusted_certificate_without_talking(server_tls):
     assert imap.commands == []
 
 
-def test_probe_recognises_the_wrong_service(smtp_server, client_tls):
-    tls_port, _plain_port = smtp_server
+def test_probe_recognises_the_wrong_service(probe_smtp_servers, client_tls):
+    tls_port, _plain_port = probe_smtp_servers
     result = probe_imap("smtp.guess.test", "127.0.0.1", tls_port, Security.SSL, timeout=3, context=client_tls)
     assert not result.ok and "SMTP server answers instead" in result.detail
 
@@ -467,18 +467,18 @@ def test_invalid_input_is_a_usage_error():
             lookup(bad, LookupOptions(sources=("preset",)))
 
 
-def test_cancel_stops_the_lookup(dns_server):
+def test_cancel_stops_the_lookup(lookup_dns):
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(discovery.LookupCancelled):
-        lookup("kim@srv.test", options(dns_server), cancel=cancel)
+        lookup("kim@srv.test", options(lookup_dns), cancel=cancel)
 
 
 # -- the CLI -------------------------------------------------------------------
 
 
-def test_cli_json_shape(dns_server, capsys):
-    code = main(["lookup", "lee@srv.test", "--nameserver", dns_server, "--json"])
+def test_cli_json_shape(lookup_dns, capsys):
+    code = main(["lookup", "lee@srv.test", "--nameserver", lookup_dns, "--json"])
     data = json.loads(capsys.readouterr().out)
     assert code == 0
     assert data["imap"] == {"host": "imap.srv.test", "port": 993, "security": "ssl"}
@@ -486,13 +486,13 @@ def test_cli_json_shape(dns_server, capsys):
     assert (data["source"], data["confidence"]) == ("srv", "high")
 
 
-def test_cli_nothing_found_exits_1_with_the_administrator_advice(dns_server, capsys):
-    code = main(["lookup", "nothing.test", "--nameserver", dns_server])
+def test_cli_nothing_found_exits_1_with_the_administrator_advice(lookup_dns, capsys):
+    code = main(["lookup", "nothing.test", "--nameserver", lookup_dns])
     out = capsys.readouterr().out
     assert code == 1
     assert "Could not determine the server settings for nothing.test" in out
     assert "Contact your email administrator" in out
-    code = main(["lookup", "nothing.test", "--nameserver", dns_server, "--json"])
+    code = main(["lookup", "nothing.test", "--nameserver", lookup_dns, "--json"])
     data = json.loads(capsys.readouterr().out)
     assert code == 1 and data["imap"] is None and data["smtp"] is None
     assert "email administrator" in data["message"]
