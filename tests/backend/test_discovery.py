@@ -1,24 +1,18 @@
-"""Server lookup against real servers on loopback: dnsmasq for DNS, http.server for autoconfig,
-aiosmtpd for the SMTP probe.
+"""Server lookup against real servers on loopback: dnsmasq for DNS (tests/servers), Dovecot
+and the SMTP submission server for the probes, and an http.server for autoconfig.
 
-The DNS zone below is served by a private dnsmasq started for this module.
-`local=/test/` makes dnsmasq authoritative for *.test, so unknown names are
-NXDOMAIN and nothing ever leaves the machine.
+The lookup zone below is served by a private dnsmasq started for this module;
+unknown names under .test are NXDOMAIN, so nothing ever leaves the machine.
 """
 
 from __future__ import annotations
 
 import http.server
 import json
-import shutil
 import socket
 import ssl
-import subprocess
 import threading
-import time
-from pathlib import Path
 
-import dns.resolver
 import pytest
 import trustme
 
@@ -29,96 +23,57 @@ from tamago_tui.backend.models import Security
 from tamago_tui.backend.probe import probe_imap, probe_smtp
 from tamago_tui.backend.resolver import DnsError
 from tamago_tui.cli import main
+from tests.servers.dns import DnsServer
 
 pytestmark = pytest.mark.servers
-
-ZONE = """
-local=/test/
-
-# srv.test: all four RFC 6186/8314 services; implicit TLS must win, then priority, then weight.
-srv-host=_imaps._tcp.srv.test,imap-backup.srv.test,993,20,100
-srv-host=_imaps._tcp.srv.test,imap.srv.test,993,10,10
-srv-host=_imap._tcp.srv.test,imap.srv.test,143,0,10
-srv-host=_submissions._tcp.srv.test,smtp-light.srv.test,465,10,5
-srv-host=_submissions._tcp.srv.test,smtp-heavy.srv.test,465,10,50
-srv-host=_submission._tcp.srv.test,smtp.srv.test,587,0,10
-
-# dot.test: "no IMAP over TLS here" (target "."), STARTTLS services instead.
-srv-host=_imaps._tcp.dot.test
-srv-host=_imap._tcp.dot.test,mail.dot.test,143,0,0
-srv-host=_submission._tcp.dot.test,mail.dot.test,587,0,0
-
-# MX-only domains.
-mx-host=hosted-google.test,alt1.aspmx.l.google.com,5
-mx-host=hosted-google.test,aspmx.l.google.com,1
-mx-host=hosted-365.test,hosted-365-test.mail.protection.outlook.com,0
-mx-host=nothing.test,mx.unknown-isp.example,10
-
-# Autoconfig over HTTP (autoconfig.<domain>) and over the .well-known path (<domain>).
-host-record=autoconfig.auto.test,127.0.0.1
-host-record=wk.test,127.0.0.1
-host-record=autoconfig.tls.test,127.0.0.1
-
-# half.test: autoconfig knows IMAP only, SRV knows submission.
-host-record=autoconfig.half.test,127.0.0.1
-srv-host=_submission._tcp.half.test,smtp.half.test,587,0,0
-
-# guess.test: nothing published; the usual names exist.
-host-record=imap.guess.test,127.0.0.1
-host-record=smtp.guess.test,127.0.0.1
-"""
-
-
-def free_port(kind=socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def closed_port() -> int:
     """A loopback TCP port with nothing listening (connections are refused at once)."""
-    return free_port()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def build_zone(dns: DnsServer) -> DnsServer:
+    # srv.test: all four RFC 6186/8314 services; implicit TLS must win, then priority, then weight.
+    dns.add_srv("_imaps._tcp.srv.test", "imap-backup.srv.test", 993, priority=20, weight=100)
+    dns.add_srv("_imaps._tcp.srv.test", "imap.srv.test", 993, priority=10, weight=10)
+    dns.add_srv("_imap._tcp.srv.test", "imap.srv.test", 143, priority=0, weight=10)
+    dns.add_srv("_submissions._tcp.srv.test", "smtp-light.srv.test", 465, priority=10, weight=5)
+    dns.add_srv("_submissions._tcp.srv.test", "smtp-heavy.srv.test", 465, priority=10, weight=50)
+    dns.add_srv("_submission._tcp.srv.test", "smtp.srv.test", 587, priority=0, weight=10)
+    # dot.test: "no IMAP over TLS here" (target "."), STARTTLS services instead.
+    dns.add_srv("_imaps._tcp.dot.test", None)
+    dns.add_srv("_imap._tcp.dot.test", "mail.dot.test", 143)
+    dns.add_srv("_submission._tcp.dot.test", "mail.dot.test", 587)
+    # MX-only domains.
+    dns.add_mx("hosted-google.test", "alt1.aspmx.l.google.com", 5)
+    dns.add_mx("hosted-google.test", "aspmx.l.google.com", 1)
+    dns.add_mx("hosted-365.test", "hosted-365-test.mail.protection.outlook.com", 0)
+    dns.add_mx("nothing.test", "mx.unknown-isp.example", 10)
+    # Autoconfig over HTTP (autoconfig.<domain>) and over the .well-known path (<domain>).
+    dns.add_a("autoconfig.auto.test")
+    dns.add_a("wk.test")
+    dns.add_a("autoconfig.tls.test")
+    # half.test: autoconfig knows IMAP only, SRV knows submission.
+    dns.add_a("autoconfig.half.test")
+    dns.add_srv("_submission._tcp.half.test", "smtp.half.test", 587)
+    # example.test here publishes nothing but the usual names, which the test
+    # certificate covers (*.example.test): the guess step finds Dovecot and SMTP.
+    dns.add_a("imap.example.test")
+    dns.add_a("smtp.example.test")
+    return dns
 
 
 @pytest.fixture(scope="module")
-def lookup_dns(tmp_path_factory):
-    exe = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
-    workdir = tmp_path_factory.mktemp("dnsmasq")
-    conf = workdir / "zone.conf"
-    conf.write_text(ZONE)
-    log_path = workdir / "dnsmasq.log"
-    for _ in range(5):
-        port = free_port(socket.SOCK_DGRAM)
-        with open(log_path, "wb") as log_file:
-            proc = subprocess.Popen(
-                [
-                    exe, "--keep-in-foreground", f"--conf-file={conf}", f"--port={port}",
-                    "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
-                    "--log-facility=-", "--log-queries", "--pid-file=",
-                ],
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        resolver = dns.resolver.Resolver(configure=False)
-        resolver.nameservers, resolver.port = ["127.0.0.1"], port
-        for _ in range(50):
-            if proc.poll() is not None:
-                break
-            try:
-                resolver.resolve("imap.guess.test", "A", lifetime=0.2)
-                break
-            except dns.exception.DNSException:
-                time.sleep(0.05)
-        if proc.poll() is None:
-            break
-    else:
-        pytest.fail(f"dnsmasq did not start:\n{log_path.read_text()}")
-    yield f"127.0.0.1:{port}"
-    alive = proc.poll() is None
-    proc.terminate()
-    proc.wait(timeout=10)
-    assert alive, f"dnsmasq died during the tests:\n{log_path.read_text()}"
+def lookup_dns():
+    dns = build_zone(DnsServer("lookup-dns")).start()
+    yield dns.nameserver
+    alive = dns.alive()
+    tail = dns.log_tail()
+    dns.stop()
+    assert alive, f"dnsmasq died during the lookup tests:\n{tail}"
 
 
 # -- loopback HTTP(S) servers for autoconfig ---------------------------------
@@ -324,121 +279,94 @@ def test_nothing_found_says_ask_your_administrator(lookup_dns):
 # -- guessing and probing ------------------------------------------------------
 
 
-class ImapGreeter:
-    """A canned IMAP responder: greeting, CAPABILITY, LOGOUT. Enough for a probe, nothing more."""
-
-    def __init__(self, context: ssl.SSLContext | None, greeting=b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n"):
-        self.context = context
-        self.greeting = greeting
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.commands: list[bytes] = []
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
-
-    def _session(self, conn):
-        try:
-            if self.context is not None:
-                conn = self.context.wrap_socket(conn, server_side=True)
-            conn.sendall(self.greeting)
-            reader = conn.makefile("rb")
-            for line in reader:
-                self.commands.append(line.strip())
-                tag, _, command = line.strip().partition(b" ")
-                if command.upper() == b"CAPABILITY":
-                    conn.sendall(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n" + tag + b" OK done\r\n")
-                elif command.upper() == b"LOGOUT":
-                    conn.sendall(b"* BYE\r\n" + tag + b" OK bye\r\n")
-                    break
-                else:
-                    conn.sendall(tag + b" BAD unexpected\r\n")
-        except (OSError, ssl.SSLError):
-            pass
-        finally:
-            conn.close()
-
-    def close(self):
-        self.listener.close()
-
-
-@pytest.fixture(scope="module")
-def server_tls(ca):
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("imap.guess.test", "smtp.guess.test", "mail.guess.test").configure_cert(context)
-    return context
-
-
-@pytest.fixture
-def probe_smtp_servers(server_tls):
-    """aiosmtpd with implicit TLS, and a plain one that offers no STARTTLS."""
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.handlers import Sink
-
-    tls_port, plain_port = free_port(), free_port()
-    secure = Controller(Sink(), hostname="127.0.0.1", port=tls_port, ssl_context=server_tls)
-    plain = Controller(Sink(), hostname="127.0.0.1", port=plain_port)
-    secure.start()
-    plain.start()
-    yield tls_port, plain_port
-    secure.stop()
-    plain.stop()
-
-
-def test_guess_probes_the_usual_names_over_tls(lookup_dns, server_tls, client_tls, probe_smtp_servers):
-    imap = ImapGreeter(server_tls)
-    tls_port, plain_port = probe_smtp_servers
-    try:
-        ports = {"imaps": imap.port, "imap": closed_port(), "submissions": tls_port, "submission": plain_port}
-        result = lookup("ivy@guess.test", options(lookup_dns, probe_ports=ports, ssl_context=client_tls))
-    finally:
-        imap.close()
+def test_guess_probes_the_usual_names_tls_first(lookup_dns, dovecot, smtp_server, test_ca):
+    ports = {
+        "imaps": dovecot.ports["imaps"],
+        "imap": dovecot.ports["imap"],
+        "submissions": smtp_server.ports["smtps"],
+        "submission": smtp_server.ports["plain"],  # no STARTTLS: must be refused
+    }
+    opts = options(lookup_dns, probe_ports=ports, ssl_context=test_ca.client_context())
+    result = lookup("ivy@example.test", opts)
     assert (result.source, result.confidence) == ("guess", "low")
-    assert (result.imap.host, result.imap.port, result.imap.security) == ("imap.guess.test", imap.port, Security.SSL)
-    assert (result.smtp.host, result.smtp.port, result.smtp.security) == ("smtp.guess.test", tls_port, Security.SSL)
-    assert any(c.endswith(b"CAPABILITY") for c in imap.commands)
-    # A probe asks and leaves; it never logs in.
-    assert {c.split(b" ")[1].upper() for c in imap.commands} <= {b"CAPABILITY", b"LOGOUT"}
-    plain_attempt = next(a for a in result.attempts if a.target.startswith(f"smtp.guess.test:{plain_port}"))
-    assert plain_attempt.outcome == "nothing" and "STARTTLS" in plain_attempt.detail
+    imap, smtp = result.imap, result.smtp
+    assert (imap.host, imap.port, imap.security) == ("imap.example.test", dovecot.ports["imaps"], Security.SSL)
+    assert (smtp.host, smtp.port, smtp.security) == ("smtp.example.test", smtp_server.ports["smtps"], Security.SSL)
+    assert imap.username == "ivy@example.test"
+    plain = next(a for a in result.attempts if a.target.startswith(f"smtp.example.test:{ports['submission']}"))
+    assert plain.outcome == "nothing" and "does not offer STARTTLS" in plain.detail
+    assert any(a.target == "mail.example.test" and a.outcome == "nothing" for a in result.attempts)
 
 
-def test_probe_refuses_a_cleartext_only_starttls_port(probe_smtp_servers, client_tls):
-    _tls_port, plain_port = probe_smtp_servers
-    result = probe_smtp("smtp.guess.test", "127.0.0.1", plain_port, Security.STARTTLS, timeout=3, context=client_tls)
-    assert not result.ok and "does not offer STARTTLS" in result.detail
+def test_guess_falls_back_to_starttls(lookup_dns, dovecot, smtp_server, test_ca):
+    ports = {
+        "imaps": closed_port(),
+        "imap": dovecot.ports["imap"],
+        "submissions": closed_port(),
+        "submission": smtp_server.ports["submission"],
+    }
+    result = lookup("ivy@example.test", options(lookup_dns, probe_ports=ports, ssl_context=test_ca.client_context()))
+    assert (result.imap.port, result.imap.security) == (dovecot.ports["imap"], Security.STARTTLS)
+    assert (result.smtp.port, result.smtp.security) == (smtp_server.ports["submission"], Security.STARTTLS)
 
 
-def test_probe_reports_an_untrusted_certificate_without_talking(server_tls):
-    imap = ImapGreeter(server_tls)
-    try:
-        wrong_name = probe_imap("other.test", "127.0.0.1", imap.port, Security.SSL, timeout=3, context=ssl.create_default_context())
-    finally:
-        imap.close()
-    assert wrong_name.ok and wrong_name.certificate_problem
-    assert imap.commands == []
+def test_probe_upgrades_imap_starttls_on_dovecot(dovecot, test_ca):
+    result = probe_imap("imap.example.test", "127.0.0.1", dovecot.ports["imap"], Security.STARTTLS,
+                        timeout=5, context=test_ca.client_context())
+    assert result.ok and "IMAP4REV1" in result.capabilities
+    assert "STARTTLS" not in result.capabilities  # asked again after the upgrade
+    assert result.greeting.startswith("* OK")
 
 
-def test_probe_recognises_the_wrong_service(probe_smtp_servers, client_tls):
-    tls_port, _plain_port = probe_smtp_servers
-    result = probe_imap("smtp.guess.test", "127.0.0.1", tls_port, Security.SSL, timeout=3, context=client_tls)
+def test_probe_refuses_a_cleartext_only_port(smtp_server, dovecot_factory, test_ca):
+    context = test_ca.client_context()
+    smtp = probe_smtp("smtp.example.test", "127.0.0.1", smtp_server.ports["plain"], Security.STARTTLS,
+                      timeout=5, context=context)
+    assert not smtp.ok and "does not offer STARTTLS" in smtp.detail
+    cleartext = dovecot_factory(starttls=False)
+    imap = probe_imap("imap.example.test", "127.0.0.1", cleartext.ports["imap"], Security.STARTTLS,
+                      timeout=5, context=context)
+    assert not imap.ok and "does not offer STARTTLS" in imap.detail
+
+
+def test_probe_reports_an_untrusted_certificate(dovecot, test_ca):
+    # The certificate is valid, but not for this name: found, with the problem noted.
+    result = probe_imap("imap.other.test", "127.0.0.1", dovecot.ports["imaps"], Security.SSL,
+                        timeout=5, context=test_ca.client_context())
+    assert result.ok and "mismatch" in result.certificate_problem.lower()
+    assert result.capabilities == ()  # nothing was exchanged over the unverified channel
+    untrusted = probe_imap("imap.example.test", "127.0.0.1", dovecot.ports["imaps"], Security.SSL,
+                           timeout=5, context=ssl.create_default_context())
+    assert untrusted.ok and "certificate" in untrusted.certificate_problem
+
+
+def test_probe_recognises_the_wrong_service(smtp_server, dovecot, test_ca):
+    context = test_ca.client_context()
+    result = probe_imap("smtp.example.test", "127.0.0.1", smtp_server.ports["smtps"], Security.SSL,
+                        timeout=5, context=context)
     assert not result.ok and "SMTP server answers instead" in result.detail
+    result = probe_smtp("imap.example.test", "127.0.0.1", dovecot.ports["imaps"], Security.SSL,
+                        timeout=5, context=context)
+    assert not result.ok and "IMAP server answers instead" in result.detail
 
 
 def test_probe_times_out_on_a_silent_server():
     silent = socket.create_server(("127.0.0.1", 0))
     try:
-        result = probe_imap("imap.guess.test", "127.0.0.1", silent.getsockname()[1], Security.STARTTLS,
+        result = probe_imap("imap.example.test", "127.0.0.1", silent.getsockname()[1], Security.STARTTLS,
                             timeout=0.5, context=ssl.create_default_context())
     finally:
         silent.close()
     assert not result.ok and "timed out" in result.detail
+
+
+def test_lookup_of_the_shared_test_domain_finds_the_real_servers(dns_server, dovecot, smtp_server):
+    result = lookup("alice@example.test", nameserver=dns_server.nameserver)
+    assert result.source == "srv"
+    assert (result.imap.host, result.imap.port, result.imap.security) == (
+        "mail.example.test", dovecot.ports["imaps"], Security.SSL,
+    )
+    assert (result.smtp.port, result.smtp.security) == (smtp_server.ports["smtps"], Security.SSL)
 
 
 # -- failures ------------------------------------------------------------------
