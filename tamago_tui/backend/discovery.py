@@ -23,15 +23,16 @@ Sources, in order, and why
    `_submissions._tcp`, `_submission._tcp`. The domain owner publishes them
    too, but they carry no username format and no notes, so they rank after
    autoconfig. aerc's account wizard uses SRV alone. It prefers `_imaps` over
-   `_imap` and takes the first record. himalaya tries SRV last, after MX and
-   TXT. Both infer TLS from the port number. aerc's mapping is even inverted
-   for 465 and 587 in the version we read. We take the security from the
-   service label instead. Between the implicit-TLS and STARTTLS services we
-   follow RFC 8314 section 5.1 and prefer implicit TLS. Within one service we
-   take the lowest priority, then the highest weight. We choose this
-   deterministically, not by weighted random, because the user sees one host
-   and saves it. A target of "." means the domain says the service is not
-   offered (RFC 2782).
+   `_imap`, takes the first record, and looks up only `_submission`, guessing
+   its TLS mode from the port (inverted for 465 and 587 in the version we
+   read). himalaya tries SRV last, after MX and TXT, and also guesses the
+   submission TLS mode from the port. We look up `_submissions` as well and
+   take the security from the service label. Between the implicit-TLS and
+   STARTTLS services we follow RFC 8314 section 5.1 and prefer implicit TLS.
+   Within one service we take the lowest priority, then the highest weight.
+   We choose deterministically, not by weighted random, because the user sees
+   one host and saves it. A target of "." means the domain says the service
+   is not offered (RFC 2782).
 
 4. **MX records mapped to a known provider** (`*.google.com` to Google
    Workspace, `*.protection.outlook.com` to Office 365, ...). This is
