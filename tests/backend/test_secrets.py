@@ -8,7 +8,6 @@ the commands are exercised for real.
 from __future__ import annotations
 
 import logging
-import os
 import stat
 import sys
 from dataclasses import replace
