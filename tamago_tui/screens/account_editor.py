@@ -14,13 +14,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Checkbox, Footer, Input, Label, Select, SelectionList, Static
 
 from tamago_tui.backend import providers
 from tamago_tui.backend.errors import TamagoError
 from tamago_tui.backend.models import DEFAULT_PORTS, Account, Protocol, Security, ServerSettings
 from tamago_tui.widgets.navbar import NavBar
+from tamago_tui.screens.base import BaseScreen
 
 SECURITY_CHOICES = [(s.label, s.value) for s in Security]
 
@@ -34,7 +34,7 @@ def _slug(email: str, taken) -> str:
     return name
 
 
-class AccountEditor(Screen):
+class AccountEditor(BaseScreen):
     BINDINGS = [
         Binding("ctrl+t", "test", "Test connection", id="editor.test", priority=True),
         Binding("ctrl+s", "save", "Save", id="editor.save", priority=True),
@@ -76,6 +76,8 @@ class AccountEditor(Screen):
                                  placeholder="only if different from IMAP")
             yield from self._row("Backfill", "backfill_days", str(a.backfill_days if a else 90),
                                  placeholder="days of history to index")
+            yield from self._row("CA file", "cafile", a.cafile if a else "",
+                                 placeholder="optional: PEM file of a private certificate authority")
             yield from self._row("Pass cmd", "password_command", a.password_command if a else "",
                                  placeholder="optional: a command that prints the password (pass, gopass…)")
             yield Static("Folders: test the connection to choose.", id="folders-hint", classes="section")
@@ -96,7 +98,7 @@ class AccountEditor(Screen):
         with Horizontal(classes="field-row"):
             yield Label("Host", classes="field-label")
             yield Input(server.host if server else "", id=f"{proto}_host", compact=True,
-                        placeholder=f"{proto}.example.org")
+                        placeholder=f"e.g. {proto}.example.org")
             yield Label(" Port ")
             yield Input(str(port), id=f"{proto}_port", compact=True, classes="port")
             yield Select(SECURITY_CHOICES, value=security.value, allow_blank=False,
@@ -114,7 +116,7 @@ class AccountEditor(Screen):
         self.query_one("#email" if self.original is None else "#imap_password", Input).focus()
         if self.original:
             self.folders = [(f, ()) for f in self.original.folders]
-            self._show_folders(list(self.original.folders))
+        self._show_folders(list(self.original.folders) if self.original else [])
         self._update_smtp_fields()
         self._show_notes()
 
@@ -164,7 +166,7 @@ class AccountEditor(Screen):
             folders=selected,
             password_command=self.value("password_command"),
             auth="command" if self.value("password_command") else (self.original.auth if self.original else "password"),
-            cafile=self.original.cafile if self.original else "",
+            cafile=self.value("cafile"),
             save_sent=self.original.save_sent if self.original else None,
             auto_cache=self.original.auto_cache if self.original else False,
         )
@@ -267,6 +269,7 @@ class AccountEditor(Screen):
             folder_list.add_option((label, name, name in selected))
         hint = "Folders to index (space toggles):" if self.folders else "Folders: test the connection to choose."
         self.query_one("#folders-hint", Static).update(hint)
+        folder_list.display = bool(self.folders)
 
     def status(self, text: str) -> None:
         self.query_one("#editor-status", Static).update(text)

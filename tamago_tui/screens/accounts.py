@@ -6,11 +6,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
 from tamago_tui.backend.errors import TamagoError
 from tamago_tui.widgets.navbar import NavBar
+from tamago_tui.screens.base import BaseScreen
 
 STATUS_LABELS = {
     "connected": "✓ connected",
@@ -27,7 +27,7 @@ def action_hint(status: str) -> str:
     }.get(status, "t Test now")
 
 
-class AccountsScreen(Screen):
+class AccountsScreen(BaseScreen):
     BINDINGS = [
         Binding("a", "add", "Add", id="accounts.add"),
         Binding("e", "edit", "Edit", id="accounts.edit"),

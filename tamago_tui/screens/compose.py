@@ -16,7 +16,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Select, Static, TextArea
 
 from tamago_tui.backend.compose import Draft, split_addresses
@@ -24,6 +23,7 @@ from tamago_tui.backend.errors import TamagoError
 from tamago_tui.backend.sending import Sender, sender_address
 from tamago_tui.widgets.address_suggester import AddressSuggester
 from tamago_tui.widgets.navbar import NavBar
+from tamago_tui.screens.base import BaseScreen
 
 
 def contact_addresses(services) -> list[str]:
@@ -36,7 +36,7 @@ def contact_addresses(services) -> list[str]:
         store.close()
 
 
-class ComposeScreen(Screen):
+class ComposeScreen(BaseScreen):
     BINDINGS = [
         Binding("ctrl+s", "send", "Send", id="compose.send", priority=True),
         Binding("ctrl+o", "editor", "$EDITOR", id="compose.editor"),

@@ -12,12 +12,12 @@ from dataclasses import dataclass, replace
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from tamago_tui.backend.models import Account
 from tamago_tui.messages import StepReported
 from tamago_tui.widgets.navbar import NavBar
+from tamago_tui.screens.base import BaseScreen
 
 MARKS = {"ok": "[green]✓ ok[/]", "warn": "[yellow]! warn[/]", "fail": "[red]✗ FAIL[/]", "skipped": "[dim]- skip[/]"}
 
@@ -30,7 +30,7 @@ class TestResult:
     pinned: bool = False
 
 
-class ConnectionTestScreen(Screen[TestResult | None]):
+class ConnectionTestScreen(BaseScreen[TestResult | None]):
     BINDINGS = [
         Binding("escape", "close", "Done", id="test.close"),
         Binding("x", "troubleshoot", "Show the fix", id="test.fix"),

@@ -5,18 +5,18 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from tamago_tui.backend.contacts import ContactBook
 from tamago_tui.backend.history import HistoryRow, local_history
+from tamago_tui.screens.base import BaseScreen
 
 
 def short_date(iso: str) -> str:
     return iso[:16].replace("T", " ") if iso else ""
 
 
-class ContactScreen(Screen):
+class ContactScreen(BaseScreen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="contact.back"),
         Binding("e", "edit", "Edit contact", id="contact.edit"),

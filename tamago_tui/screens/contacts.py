@@ -5,17 +5,17 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from tamago_tui.widgets.navbar import NavBar
 from tamago_tui.backend.contacts import ContactBook, ContactRow, filter_rows
+from tamago_tui.screens.base import BaseScreen
 
 # Enough to fill any screen; the status line tells how many more match.
 VISIBLE_ROWS = 200
 
 
-class ContactsScreen(Screen):
+class ContactsScreen(BaseScreen):
     BINDINGS = [
         Binding("slash", "focus_filter", "Filter", id="contacts.filter"),
         Binding("ctrl+n", "new", "New", id="contacts.new"),

@@ -7,11 +7,11 @@ import json
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Static
+from tamago_tui.screens.base import BaseScreen
 
 
-class MessageScreen(Screen):
+class MessageScreen(BaseScreen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="message.back"),
     ]

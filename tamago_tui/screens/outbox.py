@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from tamago_tui.widgets.navbar import NavBar
 from tamago_tui.backend.outbox import Outbox, OutboxItem
+from tamago_tui.screens.base import BaseScreen
 
 STATUS = {
     "queued": "queued",
@@ -20,7 +20,7 @@ STATUS = {
 }
 
 
-class OutboxScreen(Screen):
+class OutboxScreen(BaseScreen):
     BINDINGS = [
         Binding("r", "retry", "Retry", id="outbox.retry"),
         Binding("e", "edit", "Edit", id="outbox.edit"),

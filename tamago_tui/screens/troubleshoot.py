@@ -10,11 +10,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
 from tamago_tui.widgets.navbar import NavBar
+from tamago_tui.screens.base import BaseScreen
 
 PROVIDERS = [
     ("Any provider", ""), ("Gmail", "gmail"), ("Google Workspace", "google_workspace"),
@@ -41,7 +41,7 @@ def render_guide(explanation, heading: str = "") -> str:
     return "\n".join(lines)
 
 
-class TroubleshootScreen(Screen):
+class TroubleshootScreen(BaseScreen):
     BINDINGS = [
         Binding("ctrl+e", "explain", "Explain", id="troubleshoot.explain", priority=True),
         Binding("ctrl+b", "browse", "Browse guides", id="troubleshoot.browse", priority=True),

@@ -19,6 +19,12 @@ def describe(error: Exception) -> tuple[str, str, str]:
 
 
 class ErrorModal(ModalScreen[None]):
+    DEFAULT_CSS = """
+    ErrorModal VerticalScroll {
+        height: auto;
+        max-height: 16;
+    }
+    """
     BINDINGS = [
         Binding("escape,enter", "dismiss", "Close", id="error.close"),
         Binding("c", "copy", "Copy text", id="error.copy"),
