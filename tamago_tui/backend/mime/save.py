@@ -1,0 +1,106 @@
+"""Saving one attachment's decoded bytes to a chosen path.
+
+Parts are found again by their path ("1.2", "2#tnef1", "1#uu1"), so nothing
+from the first parse needs to stay in memory. MIME parts are decoded and
+written chunk by chunk; a message file on disk is memory-mapped.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import NotFound, UsageError
+from . import embedded, tnef, transfer
+from .structure import Entity, find_entity, parse_tree
+
+_DERIVED_RE = re.compile(r"^(.*)#(uu|yenc|tnef)(\d+)$")
+
+
+@contextmanager
+def _buffer(raw_or_path):
+    if isinstance(raw_or_path, (bytes, bytearray, memoryview)):
+        yield bytes(raw_or_path)
+        return
+    with open(raw_or_path, "rb") as fh:
+        if os.fstat(fh.fileno()).st_size == 0:
+            yield b""
+            return
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            yield mapped
+
+
+def _chunks(buf, part: str) -> Iterator[bytes]:
+    root, _ = parse_tree(buf)
+    m = _DERIVED_RE.match(part)
+    base = m.group(1) if m else part
+    entity = find_entity(root, base)
+    if entity is None or (entity.children and not entity.message):
+        raise NotFound(f"The message has no attachment at part {part!r}.")
+    if not m:
+        yield from transfer.iter_decoded(entity.buf, entity.body_start, entity.end, entity.cte)
+        return
+    kind, index = m.group(2), int(m.group(3))
+    yield _derived(entity, kind, index, part)
+
+
+def _derived(entity: Entity, kind: str, index: int, part: str) -> bytes:
+    data = entity.decoded()
+    if kind == "tnef":
+        files = tnef.read(data).files
+        if 1 <= index <= len(files):
+            return files[index - 1].data
+    else:
+        _, files = embedded.extract(data)
+        matching = [f for f in files if f.kind == kind]
+        if 1 <= index <= len(matching):
+            return matching[index - 1].data
+    raise NotFound(f"The message has no attachment at part {part!r}.")
+
+
+def read_attachment(raw_or_path, part: str) -> bytes:
+    """One attachment's decoded bytes (for small ones; use save_attachment for files)."""
+    with _buffer(raw_or_path) as buf:
+        return b"".join(_chunks(buf, part))
+
+
+def save_attachment(raw_or_path, part: str, dest_path, *, overwrite: bool = False) -> int:
+    """Write the decoded bytes of the attachment at `part` to exactly `dest_path`.
+
+    `raw_or_path` is the raw message (bytes) or the path of a message file.
+    Refuses to replace an existing file unless `overwrite`; never writes
+    anywhere but `dest_path` (names from the message are not used here).
+    Returns the number of bytes written. Raises NotFound for an unknown part and
+    UsageError for a destination that exists or is a directory.
+    """
+    dest = Path(dest_path)
+    if dest.is_dir():
+        raise UsageError(f"{dest} is a directory; give a file name to save to.")
+    if dest.exists() and not overwrite:
+        raise UsageError(f"{dest} already exists; choose another name or allow overwriting.")
+    with _buffer(raw_or_path) as buf:
+        chunks = _chunks(buf, part)
+        first = next(chunks, b"")  # find the part (and fail) before creating the file
+        try:
+            fh = open(dest, "wb" if overwrite else "xb")
+        except FileExistsError:
+            raise UsageError(f"{dest} already exists; choose another name or allow overwriting.") from None
+        written = 0
+        try:
+            with fh:
+                fh.write(first)
+                written += len(first)
+                for chunk in chunks:
+                    fh.write(chunk)
+                    written += len(chunk)
+        except BaseException:
+            try:
+                dest.unlink()
+            except OSError:
+                pass
+            raise
+    return written
