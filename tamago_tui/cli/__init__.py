@@ -22,6 +22,7 @@ COMMANDS = [
     "send",
     "outbox",
     "lookup",
+    "show",
 ]
 
 log = logging.getLogger("tamago.cli")

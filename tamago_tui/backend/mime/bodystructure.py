@@ -77,7 +77,10 @@ def _walk(node, related: bool, top: bool, depth: int) -> bool:
     disposition, disp_params = _disposition(node[disposition_index] if len(node) > disposition_index else None)
     if ctype in SIGNATURE_TYPES or ctype == "application/pgp-encrypted":
         return False
-    named = bool(disp_params.get("filename") or params.get("name") or disp_params.get("filename*") or params.get("name*"))
+    # Servers may pass RFC 2231 names through undecoded: "filename*", "filename*0*", ...
+    named = any(k.startswith("filename") and v for k, v in disp_params.items()) or any(
+        k.startswith("name") and v for k, v in params.items()
+    )
     if ctype in BODY_TYPES and not related and disposition != "attachment" and (top or not named):
         return False
     inline = disposition == "inline" or (related and disposition != "attachment")

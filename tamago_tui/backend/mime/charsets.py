@@ -158,6 +158,13 @@ def decode(data: bytes, declared: str | None = None) -> tuple[str, str | None]:
     """
     codec = lookup(declared)
     if codec and codec not in _PERMISSIVE:
+        if not _is_multibyte(codec) and not data.isascii():
+            # Valid UTF-8 with non-ASCII characters almost never happens by accident in a
+            # single-byte charset, while mislabelled UTF-8 is common.
+            try:
+                return data.decode("utf-8"), f"text labelled {declared!r} was UTF-8"
+            except UnicodeDecodeError:
+                pass
         try:
             return data.decode(codec), None
         except (UnicodeDecodeError, LookupError):
@@ -238,6 +245,13 @@ def _iso2022jp_chunk(chunk: bytes, mode: bytes) -> bytes:
             s2 = j2 + 0x7E
         out += bytes((s1, s2))
     return bytes(out)
+
+
+_MULTIBYTE_PREFIXES = ("utf", "cp932", "cp949", "cp950", "gb", "big5", "euc", "iso2022", "shift", "hz", "johab")
+
+
+def _is_multibyte(codec: str) -> bool:
+    return codec.startswith(_MULTIBYTE_PREFIXES)
 
 
 def _cp1252(data: bytes) -> str:

@@ -119,11 +119,15 @@ def _charset_hint(root: Entity) -> str | None:
 
 
 class _Piece:
-    __slots__ = ("plain", "html")
+    """Readable text from one place in the body: plain text, HTML, or both (alternatives).
+    `rich` is text/enriched rendered to text: shown only when neither of the others exists."""
 
-    def __init__(self, plain: str | None, html: str | None):
+    __slots__ = ("plain", "html", "rich")
+
+    def __init__(self, plain: str | None, html: str | None, rich: str | None = None):
         self.plain = plain
         self.html = html
+        self.rich = rich
 
 
 class _Builder:
@@ -165,7 +169,7 @@ class _Builder:
         return []
 
     def _alternative(self, e: Entity) -> list[_Piece]:
-        plain = html = None
+        plain = html = rich = None
         fallback: list[_Piece] = []
         for child in e.children:
             pieces = self.visit(child)
@@ -174,13 +178,16 @@ class _Builder:
             fallback = pieces
             child_plain = "\n\n".join(p.plain for p in pieces if p.plain)
             child_html = "".join(p.html for p in pieces if p.html)
-            if child_plain.strip() and not any(p.html for p in pieces):
+            child_rich = "\n\n".join(p.rich for p in pieces if p.rich)
+            if child_plain.strip() and not any(p.html or p.rich for p in pieces):
                 plain = child_plain
             if child_html.strip():
                 html = child_html
-        if plain is None and html is None:
+            if child_rich.strip():
+                rich = child_rich
+        if plain is None and html is None and rich is None:
             return fallback
-        return [_Piece(plain, html)]
+        return [_Piece(plain, html, rich)]
 
     def _is_body_text(self, e: Entity, related: bool, top: bool) -> bool:
         if e.ctype not in BODY_TYPES or related:
@@ -205,7 +212,7 @@ class _Builder:
         if e.ctype == "text/html":
             return [_Piece(None, text)]
         if e.ctype in ("text/enriched", "text/richtext"):
-            return [_Piece(_enriched_to_text(text), None)]
+            return [_Piece(None, None, _enriched_to_text(text))]
         if e.params.get("format", "").lower() == "flowed":
             text = unflow(text, e.params.get("delsp", "").lower() == "yes")
         return [_Piece(text, None)]
@@ -408,6 +415,7 @@ def _enriched_to_text(text: str) -> str:
     return text.replace("<<", "<")
 
 
+_LEADING_BLANK_LINES_RE = re.compile(r"^(?:[ \t]*\n)+")
 _UNSAFE_NAME_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
 
@@ -455,16 +463,18 @@ def _build(root: Entity, ctx: _Context, prefix: str, raw_size: int) -> ParsedMes
     builder = _Builder(ctx, prefix)
     pieces = builder.visit(root, top=True)
     for fallback in builder.text_fallbacks:
-        if any((p.plain or "").strip() or (p.html or "").strip() for p in pieces):
+        if any((p.plain or "").strip() or (p.html or "").strip() or (p.rich or "").strip() for p in pieces):
             break
         pieces = builder._text_piece(fallback)
     rendered = []
     html_parts = []
     for piece in pieces:
         if piece.plain is not None and piece.plain.strip():
-            rendered.append(piece.plain.strip("\n"))
+            rendered.append(_LEADING_BLANK_LINES_RE.sub("", piece.plain))
         elif piece.html:
             rendered.append(html_to_text(piece.html))
+        elif piece.rich:
+            rendered.append(piece.rich)
     if any(p.html for p in pieces):
         for piece in pieces:
             if piece.html:

@@ -71,11 +71,12 @@ class Entity:
 
 
 class _Context:
-    __slots__ = ("problems", "parts")
+    __slots__ = ("problems", "parts", "boundaries")
 
     def __init__(self):
         self.problems: list[str] = []
         self.parts = 0
+        self.boundaries: list[str] = []  # of the multiparts being split, outermost first
 
     def note(self, path: str, text: str) -> None:
         if len(self.problems) < 200:
@@ -221,20 +222,32 @@ def _split(entity: Entity, ctx: _Context) -> None:
                 what = "had no boundary" if not boundary else "used a boundary other than the declared one"
                 ctx.note(entity.path, f"multipart {what}; found {sniffed.decode('latin-1')!r} in the body")
     if not ranges:
-        ctx.note(entity.path, f"{entity.ctype} without any {'boundary line' if boundary else 'boundary'}; read as text")
+        if boundary and boundary in ctx.boundaries:
+            # Its delimiter lines were taken by the enclosing multipart, whose parts
+            # then include this one's: nothing is lost, the nesting is.
+            ctx.note(entity.path, "a nested multipart reuses its parent's boundary; its parts are read as siblings")
+        else:
+            ctx.note(entity.path, f"{entity.ctype} without any {'boundary line' if boundary else 'boundary'}; read as text")
         entity.ctype = "text/plain"
         return
     if not closed:
         ctx.note(entity.path, "the closing boundary is missing")
     default_type = "message/rfc822" if entity.ctype == "multipart/digest" else "text/plain"
+    ctx.boundaries.append(boundary)
+    try:
+        _parse_children(entity, ranges, default_type, ctx)
+    finally:
+        ctx.boundaries.pop()
+
+
+def _parse_children(entity: Entity, ranges: list[tuple[int, int]], default_type: str, ctx: _Context) -> None:
+    buf = entity.buf
     for i, (s, e) in enumerate(ranges, 1):
         if ctx.parts >= MAX_PARTS:
             ctx.note(entity.path, f"more than {MAX_PARTS} parts; the rest were ignored")
             break
         ctx.parts += 1
         child = _parse_part(buf, s, e, child_path(entity.path, i), entity.depth + 1, ctx, default_type)
-        if child.ctype.startswith("multipart/") and child.params.get("boundary") == boundary and not child.children:
-            ctx.note(child.path, "a nested multipart reuses its parent's boundary")
         entity.children.append(child)
 
 

@@ -122,6 +122,8 @@ def read(data: bytes) -> TnefContent:
                         content.body_html = html
                     if PR_RTF_COMPRESSED in props:
                         content.has_rtf = True
+        if pos < len(data) and not content.problem and count < MAX_ATTRIBUTES:
+            content.problem = "the TNEF stream is truncated"
     except (struct.error, IndexError, ValueError) as exc:
         content.problem = f"damaged TNEF stream ({exc.__class__.__name__})"
     content.files = [f for f in content.files if f.filename or f.data]

@@ -12,9 +12,11 @@ import binascii
 import re
 from collections.abc import Iterator
 
-CHUNK = 1 << 20  # 1 MiB of encoded input at a time
+CHUNK = 256 * 1024  # encoded input read at a time
 
 _B64_JUNK_RE = re.compile(rb"[^A-Za-z0-9+/]")
+_B64_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+_B64_DELETE = bytes(b for b in range(256) if b not in _B64_ALPHABET)
 _QP_SOFT_RE = re.compile(rb"=[ \t]*\r?\n")
 _QP_HEX_RE = re.compile(rb"=([0-9A-Fa-f]{2})")
 _QP_TRAILING_WS_RE = re.compile(rb"[ \t]+(?=\r?\n)")
@@ -124,6 +126,20 @@ def decode(data: bytes, cte: str) -> bytes:
     return data
 
 
+def _b64_chunks(buf, start: int, end: int) -> Iterator[bytes]:
+    """The base64 alphabet characters of buf[start:end], chunk by chunk, up to the first '='."""
+    pos = start
+    while pos < end:
+        stop = min(pos + CHUNK, end)
+        raw = buf[pos:stop]
+        eq = raw.find(b"=")
+        if eq >= 0:
+            yield raw[:eq].translate(None, _B64_DELETE)
+            return
+        yield raw.translate(None, _B64_DELETE)
+        pos = stop
+
+
 def iter_decoded(buf, start: int, end: int, cte: str) -> Iterator[bytes]:
     """Decode buf[start:end] chunk by chunk (chunks end at line breaks)."""
     if cte not in ("base64", "quoted-printable") or end - start <= CHUNK:
@@ -131,18 +147,12 @@ def iter_decoded(buf, start: int, end: int, cte: str) -> Iterator[bytes]:
         return
     if cte == "base64":
         carry = b""
-        pos = start
-        while pos < end:
-            stop = min(pos + CHUNK, end)
-            data = carry + _B64_JUNK_RE.sub(b"", bytes(buf[pos:stop]).split(b"=", 1)[0])
-            padded = bytes(buf[pos:stop]).find(b"=") >= 0
-            if padded:
-                yield _b64_exact(data)
-                return
+        for chunk in _b64_chunks(buf, start, end):
+            data = carry + chunk if carry else chunk
             keep = len(data) - len(data) % 4
-            yield binascii.a2b_base64(data[:keep]) if keep else b""
+            if keep:
+                yield binascii.a2b_base64(data[:keep])
             carry = data[keep:]
-            pos = stop
         if carry:
             yield _b64_exact(carry)
         return
@@ -162,5 +172,7 @@ def decoded_size(buf, start: int, end: int, cte: str) -> int:
     if cte == "identity" or cte.startswith("unknown:"):
         return max(0, end - start)
     if cte == "base64" and end - start > CHUNK:
-        return sum(len(chunk) for chunk in iter_decoded(buf, start, end, cte))
+        # Every 4 alphabet characters are 3 bytes; a trailing 2 or 3 give 1 or 2.
+        count = sum(len(chunk) for chunk in _b64_chunks(buf, start, end))
+        return count // 4 * 3 + {0: 0, 1: 0, 2: 1, 3: 2}[count % 4]
     return sum(len(chunk) for chunk in iter_decoded(buf, start, end, cte))
