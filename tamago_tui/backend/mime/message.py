@@ -550,4 +550,4 @@ def raw_text(raw: bytes) -> str:
     return re.sub("[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]", lambda m: chr(0x2400 + ord(m.group(0))) if ord(m.group(0)) < 0x20 else "\ufffd", text)
 
 
-__all__ = ["parse", "parse_file", "parse_headers", "raw_text", "headers_from_block", "unflow", "child_path"]
+__all__ = ["parse", "parse_file", "parse_headers", "raw_text", "headers_from_block", "unflow"]
