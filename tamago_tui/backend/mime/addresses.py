@@ -31,14 +31,9 @@ def parse_address_list(raw: bytes | str | None, charset_hint: str | None = None)
         text = decode_8bit(raw, charset_hint)
     else:
         text = raw.replace("\r", " ").replace("\n", " ")
-    # A fast path for the most common shapes: "a@b" and "Name <a@b>" without quotes.
-    if '"' not in text and "(" not in text and "=?" not in text and ":" not in text and "\\" not in text:
-        result = []
-        for chunk in _simple_split(text):
-            address = _chunk_to_address(chunk)
-            if address is not None:
-                result.append(address)
-        return result
+    fast = _fast_parse(text)
+    if fast is not None:
+        return fast
     result = []
     for chunk in _split(text):
         address = _chunk_to_address(chunk)
@@ -47,11 +42,36 @@ def parse_address_list(raw: bytes | str | None, charset_hint: str | None = None)
     return result
 
 
-_SIMPLE_SPLIT_RE = re.compile(r"[,;]|(?<=>)(?=\s*[^\s,;])")
+# The shapes nearly all headers have: 'a@b', 'Name <a@b>', '"Name" <a@b>', '=?..?= <a@b>',
+# separated by ',' or ';'. Anything else (comments, groups, '@' or ',' in names,
+# escapes) goes to the careful path.
+_FAST_ITEM_RE = re.compile(
+    r"""[\s,;]*(?:
+        (?:"(?P<q>[^"\\]*)"|(?P<n>[^"<>,;:()\\@]*?))\s*<(?P<a>[^<>\s"(),;:\\@]+@[^<>\s"(),;:\\@]+)>
+        |(?P<b>[^\s"<>(),;:\\@]+@[^\s"<>(),;:\\@]+)
+    )\s*(?=[,;]|$)""",
+    re.X,
+)
+_FAST_END_RE = re.compile(r"[\s,;]*$")
 
 
-def _simple_split(text: str):
-    return _SIMPLE_SPLIT_RE.split(text)
+def _fast_parse(text: str) -> list[Address] | None:
+    result: list[Address] = []
+    pos, n = 0, len(text)
+    match = _FAST_ITEM_RE.match
+    while pos < n:
+        m = match(text, pos)
+        if m is None:
+            if _FAST_END_RE.match(text, pos):
+                break
+            return None
+        pos = m.end()
+        email = m.group("a") or m.group("b")
+        if email[-1] in ".'" or email[0] in ".'" or email[:7].lower() == "mailto:":
+            email = _clean_email(email)
+        name = m.group("q") if m.group("q") is not None else m.group("n")
+        result.append(Address(email=email, name=_clean_name(name, email) if name else ""))
+    return result
 
 
 def _split(text: str):
@@ -188,10 +208,15 @@ def _unquote(text: str) -> str:
     return "".join(out)
 
 
+_NAME_NEEDS_WORK_RE = re.compile(r"[\"\\']|=\?|\s\s|[\t\r\n]")
+
+
 def _clean_name(raw: str, email: str) -> str:
     name = raw.strip()
     if not name:
         return ""
+    if _NAME_NEEDS_WORK_RE.search(name) is None:
+        return "" if email and name.lower() == email.lower() else name
     if '"' in name or "\\" in name:
         name = _unquote(name)
     if "=?" in name:

@@ -75,6 +75,28 @@ def unfold(value: bytes) -> bytes:
     return value.strip()
 
 
+_WELL_FORMED_FIELD_RE = re.compile(rb"([!-9;-~]+)[ \t]*:([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)(?:\r?\n|\Z)")
+
+
+def _split_well_formed(buf, start: int, end: int) -> tuple[HeaderBlock, int] | None:
+    """The common case in one regex per field; None at the first thing that needs care."""
+    fields: list[tuple[str, bytes]] = []
+    match = _WELL_FORMED_FIELD_RE.match
+    pos = start
+    while pos < end:
+        c = buf[pos]
+        if c == 10:
+            return HeaderBlock(fields, []), pos + 1
+        if c == 13 and buf[pos + 1 : pos + 2] == b"\n":
+            return HeaderBlock(fields, []), pos + 2
+        m = match(buf, pos, end)
+        if m is None:
+            return None
+        fields.append((m.group(1).decode("ascii"), m.group(2)))
+        pos = m.end()
+    return HeaderBlock(fields, []), end
+
+
 def split_header_block(buf, start: int, end: int) -> tuple[HeaderBlock, int]:
     """Parse the header block at buf[start:end]; return it and where the body starts.
 
@@ -82,6 +104,10 @@ def split_header_block(buf, start: int, end: int) -> tuple[HeaderBlock, int]:
     that are not fields between fields (skipped), whitespace-only lines inside
     the block, and a missing blank line before the body.
     """
+    if start < end and buf[start] not in (32, 9, 10, 13):
+        fast = _split_well_formed(buf, start, end)
+        if fast is not None and (fast[0].fields or fast[1] >= end):
+            return fast
     fields: list[tuple[str, bytes]] = []
     problems: list[str] = []
     pos = start
@@ -414,6 +440,22 @@ _TZ_OFFSET_RE = re.compile(r"(?:GMT|UTC|UT)\s*([+-])\s*(\d{1,2}):?(\d{2})?\s*$",
 _ISO_RE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})[T ](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?\s*$")
 
 
+_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_RFC5322_DATE_RE = re.compile(
+    r"^\s*(?:[A-Za-z]{3},\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s+([+-])(\d{2})(\d{2})\s*(?:\([^)]*\))?\s*$"
+)
+
+
+_TZ_CACHE: dict[int, timezone] = {}
+
+
+def _tz(minutes: int) -> timezone:
+    tz = _TZ_CACHE.get(minutes)
+    if tz is None:
+        tz = _TZ_CACHE[minutes] = timezone.utc if minutes == 0 else timezone(timedelta(minutes=minutes))
+    return tz
+
+
 def parse_date(raw: str | None) -> datetime | None:
     """A timezone-aware datetime from a Date header, or None when nothing sensible is there.
 
@@ -423,6 +465,17 @@ def parse_date(raw: str | None) -> datetime | None:
     if not raw:
         return None
     text = raw.strip()
+    m = _RFC5322_DATE_RE.match(text)
+    if m:  # the well-formed case, without the general tokenizer
+        day, mon, year, hour, minute, second, sign, oh, om = m.groups()
+        month = _MONTHS.get(mon.lower())
+        offset = int(oh) * 60 + int(om)
+        if month and offset < 24 * 60:
+            try:
+                tz = _tz(-offset if sign == "-" else offset)
+                return datetime(int(year), month, int(day), int(hour), int(minute), int(second or 0), tzinfo=tz)
+            except ValueError:
+                pass
     try:
         m = _ISO_RE.match(text)
         if m:

@@ -74,7 +74,7 @@ def _addresses(block: HeaderBlock, name: str, charset_hint: str | None = None):
 
 
 def _clean_address(address):
-    if _HEADER_CONTROL_RE.search(address.name) or _HEADER_CONTROL_RE.search(address.email):
+    if _HEADER_CONTROL_RE.search(address.name + address.email):
         return type(address)(email=_HEADER_CONTROL_RE.sub("", address.email), name=clean_header_text(address.name))
     return address
 
