@@ -547,7 +547,17 @@ def raw_text(raw: bytes) -> str:
     except UnicodeDecodeError:
         text = "\n".join(charsets.decode_loose(line) for line in raw.split(b"\n"))
     text = text.replace("\r\n", "\n")
-    return re.sub("[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]", lambda m: chr(0x2400 + ord(m.group(0))) if ord(m.group(0)) < 0x20 else "\ufffd", text)
+    return _RAW_CONTROL_RE.sub(_visible_control, text)
+
+
+_RAW_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _visible_control(m: re.Match) -> str:
+    code = ord(m.group(0))
+    if code < 0x20:
+        return chr(0x2400 + code)  # the Control Pictures block: ␀ ␛ ...
+    return "\u2421" if code == 0x7F else "\ufffd"
 
 
 __all__ = ["parse", "parse_file", "parse_headers", "raw_text", "headers_from_block", "unflow"]

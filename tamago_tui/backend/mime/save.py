@@ -53,7 +53,7 @@ def _derived(entity: Entity, kind: str, index: int, part: str) -> bytes:
     if kind == "tnef":
         files = tnef.read(data).files
         if 1 <= index <= len(files):
-            return files[index - 1].data
+            return bytes(files[index - 1].data)
     else:
         _, files = embedded.extract(data)
         matching = [f for f in files if f.kind == kind]

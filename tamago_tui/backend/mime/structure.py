@@ -137,7 +137,7 @@ def _read_content_headers(entity: Entity, default_type: str, ctx: _Context) -> N
         charset_hint = m.group(1).decode("ascii", "replace") if m else None
     ctype, params = parse_params(raw_ct, charset_hint)
     ctype = ctype.strip().strip("\"'").lower()
-    declared = bool(ctype) and ctype != "application/octet-stream"
+    declared = bool(ctype)  # a declared application/octet-stream stays what the sender said
     if not ctype:
         ctype = default_type
     elif "/" not in ctype:

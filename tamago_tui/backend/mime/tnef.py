@@ -55,7 +55,7 @@ MAX_ATTRIBUTES = 10000
 @dataclass
 class TnefFile:
     filename: str = ""
-    data: bytes = b""
+    data: bytes | memoryview = b""  # a view into the stream: no copy of big files
     content_type: str = ""
     content_id: str = ""
 
@@ -69,7 +69,7 @@ class TnefContent:
     problem: str = ""
 
 
-def is_tnef(data: bytes) -> bool:
+def is_tnef(data: bytes | memoryview) -> bool:
     return len(data) >= 6 and struct.unpack_from("<I", data, 0)[0] == SIGNATURE
 
 
@@ -83,6 +83,7 @@ def read(data: bytes) -> TnefContent:
     pos = 6
     current: TnefFile | None = None
     count = 0
+    data = memoryview(data)
     try:
         while pos + 9 <= len(data) and count < MAX_ATTRIBUTES:
             count += 1
@@ -116,8 +117,8 @@ def read(data: bytes) -> TnefContent:
                     if isinstance(props.get(PR_BODY), str) and not content.body_text:
                         content.body_text = props[PR_BODY]
                     html = props.get(PR_BODY_HTML)
-                    if isinstance(html, bytes):
-                        html = html.decode("utf-8", "replace")
+                    if isinstance(html, (bytes, memoryview)):
+                        html = bytes(html).decode("utf-8", "replace")
                     if isinstance(html, str):
                         content.body_html = html
                     if PR_RTF_COMPRESSED in props:
@@ -145,7 +146,7 @@ def _apply_attachment_props(current: TnefFile, props: dict) -> None:
     if isinstance(cid, str):
         current.content_id = cid.strip().strip("<>")
     obj = props.get(PR_ATTACH_DATA_OBJ)
-    if isinstance(obj, bytes) and is_tnef(obj):
+    if isinstance(obj, (bytes, memoryview)) and is_tnef(obj):
         # An embedded Outlook item (a message, task, appointment): attAttachData only
         # holds a placeholder sentence; the item itself is a nested TNEF stream.
         current.data = obj
@@ -153,7 +154,7 @@ def _apply_attachment_props(current: TnefFile, props: dict) -> None:
         display = props.get(PR_DISPLAY_NAME)
         if isinstance(display, str) and display.strip():
             current.filename = display.strip()
-    elif isinstance(obj, bytes) and not current.data:
+    elif isinstance(obj, (bytes, memoryview)) and not current.data:
         current.data = obj
 
 
@@ -192,7 +193,7 @@ def _props(data: bytes, codepage: str) -> dict[int, object]:
                 raw = data[pos : pos + length]
                 pos += length + (-length % 4)
                 if base == 0x001F:
-                    value = raw.decode("utf-16-le", "replace").rstrip("\x00")
+                    value = bytes(raw).decode("utf-16-le", "replace").rstrip("\x00")
                 elif base == 0x001E:
                     value = _cstring(raw, codepage)
                 elif base == 0x000D:
@@ -208,8 +209,8 @@ def _props(data: bytes, codepage: str) -> dict[int, object]:
     return props
 
 
-def _cstring(value: bytes, codepage: str) -> str:
-    value = value.split(b"\x00", 1)[0]
+def _cstring(value: bytes | memoryview, codepage: str) -> str:
+    value = bytes(value).split(b"\x00", 1)[0]
     try:
         return value.decode("utf-8")
     except UnicodeDecodeError:
