@@ -232,7 +232,7 @@ def classify(
     reasons.sort(key=lambda s: (s.generic, -s.weight))
     return Diagnosis(
         category=category,
-        confidence=rules.confidence(top, second),
+        confidence=rules.confidence(top, second, reasons),
         evidence=tuple(dict.fromkeys(s.reason for s in reasons)),
         alternatives=tuple(ranked[1:4]),
         protocol=protocol_seen,

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .troubleshoot_evidence import Evidence
 
@@ -65,6 +65,10 @@ class Signal:
     weight: float
     reason: str
     generic: bool = False
+    # Categories this signal explains away entirely (a symptom of this cause).
+    explains: frozenset[str] = frozenset()
+    # Inferred from port, security or provider rather than from the error itself.
+    context: bool = False
 
 
 def _re(pattern: str) -> re.Pattern[str]:
@@ -518,7 +522,7 @@ def signals(ev: Evidence, ctx: Context) -> list[Signal]:
 
 def _context_signals(ev: Evidence, ctx: Context, found: list[Signal]) -> list[Signal]:
     """Port, security and provider: weak on their own, decisive between close candidates."""
-    extra: list[Signal] = []
+    extra = _ContextList()
     present = {s.category for s in found}
     port, security = ctx.port, ctx.security
     protocol = ctx.protocol or ev.library_protocol
@@ -528,7 +532,8 @@ def _context_signals(ev: Evidence, ctx: Context, found: list[Signal]) -> list[Si
     )
     if mismatch and connection_trouble:
         extra.append(Signal("tls_mismatch", STRUCTURED + 1,
-                            f"port {port} expects {'plain/STARTTLS' if security == 'ssl' else 'SSL/TLS'}, not {security}"))
+                            f"port {port} expects {'plain/STARTTLS' if security == 'ssl' else 'SSL/TLS'}, not {security}",
+                            explains=frozenset({"timeout", "server_unavailable"})))
     elif mismatch and present & {"tls_mismatch"}:
         extra.append(Signal("tls_mismatch", HINT, f"port {port} does not go with {security}"))
     if port in POP3_PORTS and protocol != "pop3" and (connection_trouble or present & {"wrong_service", "pop3_only"}):
@@ -549,6 +554,13 @@ def _context_signals(ev: Evidence, ctx: Context, found: list[Signal]) -> list[Si
     return extra
 
 
+class _ContextList(list):
+    """Collects signals and marks them as inferred from context."""
+
+    def append(self, signal: Signal) -> None:
+        super().append(replace(signal, context=True))
+
+
 def weigh(found: list[Signal], ev: Evidence) -> dict[str, float]:
     """Add up the signals per category, explaining symptoms away by specific causes."""
     specific: dict[str, float] = {}
@@ -562,16 +574,34 @@ def weigh(found: list[Signal], ev: Evidence) -> dict[str, float]:
         own = specific.get(category, 0.0)
         explained = any(v >= PHRASE - 0.5 and v > own for c, v in specific.items() if c != category)
         scores[category] = own + generic.get(category, 0.0) * (EXPLAINED_AWAY if explained else 1.0)
+    for s in found:
+        for symptom in s.explains:
+            if symptom in scores and s.category in scores:
+                scores[symptom] *= EXPLAINED_AWAY
     # "Not authenticated" is what happens after a failed login, not a cause of its own.
     if "auth_required" in scores and _auth_failure(ev):
         scores["auth_required"] *= EXPLAINED_AWAY
     return scores
 
 
-def confidence(top: float, second: float) -> float:
-    """0..1: saturates with the amount of evidence, shrinks when a rival is close."""
+def confidence(top: float, second: float, support: list[Signal]) -> float:
+    """0..1: grows with the amount of evidence, shrinks when a rival is close, and is
+    capped by the best kind of evidence behind the category (structured codes >
+    phrases > codes > vague wording > context alone)."""
     if top < MIN_SCORE:
         return 0.0
     amount = 1.0 - math.exp(-top / 2.5)
-    margin = top / (top + second)
-    return round(min(0.99, amount * margin), 2)
+    margin = 1.0 - 0.5 * (second / top)
+    direct = [s for s in support if not s.context]
+    specific = max((s.weight for s in direct if not s.generic), default=0.0)
+    if specific >= STRUCTURED:
+        cap = 0.99
+    elif specific >= PHRASE - 0.5:
+        cap = 0.95
+    elif specific > 0:
+        cap = 0.85
+    elif direct:
+        cap = 0.6  # only vague wording: we know what failed, not why
+    else:
+        cap = 0.5  # only the context: an educated guess
+    return round(min(cap, amount * margin), 2)

@@ -23,6 +23,7 @@ COMMANDS = [
     "outbox",
     "lookup",
     "show",
+    "explain",
 ]
 
 log = logging.getLogger("tamago.cli")
