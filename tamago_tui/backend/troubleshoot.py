@@ -16,7 +16,7 @@ tamago_tui/data/guides.toml through troubleshoot_guides.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import troubleshoot_guides as guides_mod
 from . import troubleshoot_rules as rules
@@ -203,7 +203,7 @@ def _value(item) -> str | None:
 
 
 def classify(
-    source: object,
+    source: object,  # an exception, a str or bytes, or None
     provider: str | None = None,
     protocol: str | None = None,
     port: int | None = None,
@@ -285,7 +285,8 @@ def explain(
 ) -> Explanation:
     """Classify `source` and attach the guide for the category and provider."""
     provider_id = normalise_provider(provider)
-    diagnosis = classify(source, provider_id, protocol, port, security, auth)
+    evidence = gather(source)
+    diagnosis = classify(evidence, provider_id, protocol, port, security, auth)
     guide = guide_for(diagnosis.category, provider_id)
     steps = list(guide.steps)
     other = None
@@ -294,7 +295,6 @@ def explain(
         current = (username or email or "").strip()
         if other and current:
             steps.append(f"Retry the test with the username {other!r} instead of {current!r}.")
-    detail = source if isinstance(source, str) else gather(source).raw if source is not None else ""
     return Explanation(
         category=diagnosis.category,
         confidence=diagnosis.confidence,
@@ -305,32 +305,25 @@ def explain(
         provider=provider_id,
         reviewed=guide.reviewed,
         evidence=diagnosis.evidence,
-        detail=redact(str(detail))[:_MAX_DETAIL],
+        detail=redact(evidence.raw)[:_MAX_DETAIL],
         alternate_username=other,
         diagnosis=diagnosis,
     )
 
 
 def diagnose(exc: BaseException | str, context: FailureContext | None = None, **overrides) -> Explanation:
-    """Explain a failure where it happened. Services call this at the edge."""
-    ctx = context or FailureContext()
-    values = {
-        "provider": ctx.provider,
-        "protocol": ctx.protocol,
-        "port": ctx.port,
-        "security": ctx.security,
-        "auth": ctx.auth,
-        "username": ctx.username,
-        "email": ctx.email,
-    }
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    provider = values.pop("provider")
+    """Explain a failure where it happened. Services call this at the edge.
+
+    `overrides` replace fields of `context` (provider=..., port=...).
+    """
+    ctx = replace(context or FailureContext(), **{k: v for k, v in overrides.items() if v is not None})
     try:
-        provider = normalise_provider(provider)
+        provider = normalise_provider(ctx.provider)
     except UsageError:
         provider = None  # an unknown preset must not hide the real failure
-    return explain(exc, provider, **{k: values[k] for k in ("protocol", "port", "security")},
-                   auth=values["auth"], username=values["username"], email=values["email"])
+    return explain(
+        exc, provider, ctx.protocol, ctx.port, ctx.security, auth=ctx.auth, username=ctx.username, email=ctx.email
+    )
 
 
 def to_error(exc: BaseException, context: FailureContext | None = None) -> TamagoError:

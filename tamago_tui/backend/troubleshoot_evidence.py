@@ -126,7 +126,9 @@ def normalise(raw: str) -> str:
 
 
 def gather(source: object) -> Evidence:
-    """Evidence from an exception, bytes, a string, or None."""
+    """Evidence from an exception, bytes, a string, or None (Evidence passes through)."""
+    if isinstance(source, Evidence):
+        return source
     if isinstance(source, BaseException):
         return _from_exception(source)
     if isinstance(source, (bytes, bytearray)):
