@@ -179,7 +179,8 @@ def _from_codes(ev: Evidence, ctx: Context) -> list[Signal]:
         add(Signal("too_many_connections", CODE - 0.5, "[LIMIT]: a server limit was reached", generic=True))
         add(Signal("rate_limited", 1.0, "[LIMIT]: a server limit was reached", generic=True))
     if "BYE" in ev.imap_states and not codes:
-        add(Signal("server_unavailable", 1.0, "the server said BYE", generic=True))
+        # Below MIN_SCORE on purpose: "* BYE Logging out" alone is not a failure.
+        add(Signal("server_unavailable", 0.8, "the server said BYE", generic=True))
 
     for code in dict.fromkeys(ev.enhanced):
         if code in v.ENHANCED_STRUCTURED:

@@ -399,6 +399,8 @@ TIMEOUT = _any(
     r"took too long",
     r"no response from (?:the )?server",
     r"disconnected for inactivity",
+    r"autologout",
+    r"idle (?:for )?too long",
 )
 UNREACHABLE = _any(
     r"network is unreachable",

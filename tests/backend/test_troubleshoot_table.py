@@ -71,6 +71,21 @@ def test_ambiguity_lowers_confidence():
     assert bare.alternatives
 
 
+@pytest.mark.parametrize(
+    ("text", "protocol"),
+    [
+        ("A1 OK LOGIN completed", "imap"),
+        ("* OK [CAPABILITY IMAP4rev1 SASL-IR] Dovecot ready.", "imap"),
+        ("* BYE Logging out", "imap"),
+        ("220 smtp.gmail.com ESMTP ready", "smtp"),
+        ("250 2.0.0 Ok: queued as 12345", "smtp"),
+        ("221 2.0.0 Bye", "smtp"),
+    ],
+)
+def test_ordinary_server_replies_are_not_failures(text, protocol):
+    assert classify(text, protocol=protocol).category == "unknown"
+
+
 def test_nothing_recognisable_is_unknown_with_zero_confidence():
     for text in ("", "Something went wrong.", None, b""):
         diagnosis = classify(text)
