@@ -232,6 +232,9 @@ def _kinds(exc: BaseException) -> set[str]:
         kind = _KIND_BY_CLASS_NAME.get(cls.__name__)
         if kind:
             kinds.add(kind)
+        # dnspython (account discovery): NXDOMAIN, NoAnswer, NoNameservers, LifetimeTimeout ...
+        if (cls.__module__ or "").startswith("dns.") and cls.__name__ != "DNSException":
+            kinds.add("dns")
     return kinds
 
 

@@ -359,6 +359,7 @@ DNS = _any(
     r"no such host",
     r"host(?:name)? could not be found",
     r"server could not be found",
+    r"query name does not exist",
     r"wsahost_not_found",
     r"\bnxdomain\b",
     r"dns (?:lookup|resolution|query) failed",

@@ -183,3 +183,9 @@ def test_to_error_keeps_a_tamago_error_and_fills_in_its_category():
     assert same.category == "tls_mismatch"
     kept = to_error(TamagoError("whatever", category="dns_failure"))
     assert kept.category == "dns_failure"
+
+
+def test_provider_ids_match_the_presets():
+    from tamago_tui.backend import providers
+
+    assert tuple(p.id for p in providers.all_providers()) == PROVIDERS
