@@ -63,6 +63,16 @@ class TamagoApp(App):
 
         self.push_screen(ComposeScreen())
 
+    def show_troubleshooting(self, text: str = "", provider: str | None = None) -> None:
+        """Go to the troubleshooting screen and explain `text` there."""
+
+        def explain() -> None:
+            if text and hasattr(self.screen, "show_text"):
+                self.screen.show_text(text, provider=provider)
+
+        self.switch_mode("troubleshoot")
+        self.call_after_refresh(explain)
+
     def show_error(self, error: Exception, context: str = "") -> None:
         """Every failure shown to a person goes through here: a guide, never a stack trace."""
         self.push_screen(ErrorModal(error, context=context))

@@ -199,9 +199,8 @@ class AccountsScreen(BaseScreen):
 
     def action_troubleshoot(self) -> None:
         account = self.selected_account()
-        self.app.switch_mode("troubleshoot")
-        if account is not None:
-            state = self.states.get(account.name, {})
-            screen = self.app.screen
-            if state.get("last_error") and hasattr(screen, "show_text"):
-                screen.show_text(state["last_error"], provider=account.provider)
+        if account is None:
+            self.app.show_troubleshooting()
+            return
+        state = self.states.get(account.name, {})
+        self.app.show_troubleshooting(state.get("last_error") or "", provider=account.provider)

@@ -62,7 +62,4 @@ class ErrorModal(ModalScreen[None]):
 
     def action_guide(self) -> None:
         self.dismiss()
-        self.app.switch_mode("troubleshoot")
-        screen = self.app.screen
-        if hasattr(screen, "show_text"):
-            screen.show_text(self.message)
+        self.app.show_troubleshooting(self.message)
