@@ -56,27 +56,29 @@ class ImportReport:
         return text
 
 
-def format_for(path: str | Path, explicit: str | None = None) -> str:
-    """vcard or csv, from `explicit` or the file name."""
+def format_for(path: str | Path, explicit: str | None = None, data: bytes | None = None) -> str:
+    """vcard or csv: `explicit`, else the file name, else (for an import) the content."""
     if explicit:
         return explicit
     suffix = Path(path).suffix.lower()
     if suffix in (".vcf", ".vcard", ".vcs"):
         return "vcard"
-    if suffix in (".csv", ".tsv", ".txt"):
+    if suffix in (".csv", ".tsv"):
         return "csv"
-    raise UsageError(f"Cannot tell the format of {path}; name it .vcf or .csv, or pass --format vcard|csv.")
+    if data is not None:
+        return "vcard" if b"BEGIN:VCARD" in data[:4096].upper() else "csv"
+    raise UsageError(f"Cannot tell the format of {path}; name it .vcf or .csv, or pass --format.")
 
 
 def read_file(path: str | Path, fmt: str | None = None) -> tuple[str, list[Contact]]:
     """(format name, contacts) from a vCard or CSV file."""
-    fmt = format_for(path, fmt)
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
         raise NotFound(f"No file at {path}.") from None
     except OSError as exc:
         raise ImportError_(f"Cannot read {path}: {exc.strerror or exc}") from exc
+    fmt = format_for(path, fmt, data)
     if fmt == "vcard":
         cards = vcard.parse(data)
         if not cards and b"BEGIN:VCARD" not in data.upper():

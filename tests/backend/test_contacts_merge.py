@@ -189,6 +189,8 @@ def test_format_for_file_names():
     assert contact_io.format_for("x.VCF") == "vcard"
     assert contact_io.format_for("x.csv") == "csv"
     assert contact_io.format_for("x.bin", "csv") == "csv"
+    assert contact_io.format_for("x.txt", data=b"\xef\xbb\xbfbegin:vcard\r\n") == "vcard"
+    assert contact_io.format_for("x.txt", data=b"name,emails\r\n") == "csv"
     with pytest.raises(UsageError):
         contact_io.format_for("x.bin")
 
