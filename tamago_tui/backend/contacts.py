@@ -7,6 +7,7 @@ form a person typed is kept in `label`.
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Iterable
@@ -27,6 +28,15 @@ def _valid(address: str) -> bool:
     return bool(local) and "." in domain and " " not in address
 
 
+def fold(text: str) -> str:
+    """Lower case without accents, for matching what people type: "Zoë" -> "zoe"."""
+    text = text.lower()
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 def is_valid_address(value: str) -> bool:
     """True when `value` (bare or `Name <addr>`) holds a plausible mail address."""
     return _valid(normalise_address(value))
@@ -44,7 +54,7 @@ _SEP = "\x1f"
 
 @dataclass(frozen=True)
 class ContactRow:
-    """One line of the contact list, with a lower-cased haystack for filtering."""
+    """One line of the contact list, with a folded (lower case, no accents) haystack for filtering."""
 
     id: int
     name: str
@@ -105,7 +115,7 @@ class ContactBook:
         result = []
         for cid, name, org, emails in self.db.execute(sql):
             name, org, emails = name or "", org or "", emails or ""
-            result.append(ContactRow(cid, name, org, emails, f"{name}\n{org}\n{emails}".lower()))
+            result.append(ContactRow(cid, name, org, emails, fold(f"{name}\n{org}\n{emails}")))
         return result
 
     def all(self, ids: Iterable[int] | None = None) -> list[Contact]:
@@ -279,7 +289,7 @@ class SharedAddress:
 
 def _words(query: str) -> tuple[str, ...]:
     # Longest first: the rarest word cuts the list down before the others are tried.
-    return tuple(sorted(set(query.lower().split()), key=len, reverse=True))
+    return tuple(sorted(set(fold(query).split()), key=len, reverse=True))
 
 
 def _narrow(rows: list[ContactRow], words: tuple[str, ...]) -> list[ContactRow]:

@@ -210,3 +210,13 @@ def test_row_filter_agrees_with_filter_rows_while_typing_and_deleting(book):
     for query in queries:
         assert live(query) == filter_rows(rows, query), query
     assert live("martin acme 1") and not live("zzz")
+
+
+def test_filter_ignores_case_and_accents(book):
+    book.add("Zoë Ångström", ["zoe@example.se"], organisation="Universität Uppsala")
+    book.add("Zoe Smith", ["zs@example.org"])
+    rows = book.rows()
+    assert sorted(r.name for r in filter_rows(rows, "zoe")) == ["Zoe Smith", "Zoë Ångström"]
+    assert [r.name for r in filter_rows(rows, "ANGSTROM")] == ["Zoë Ångström"]
+    assert [r.name for r in filter_rows(rows, "universitat")] == ["Zoë Ångström"]
+    assert [r.name for r in filter_rows(rows, "ångström")] == ["Zoë Ångström"]
