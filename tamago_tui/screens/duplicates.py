@@ -5,14 +5,14 @@ from __future__ import annotations
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 
 from tamago_tui.backend.contacts import ContactBook
 from tamago_tui.backend.dedupe import DuplicatePair, find_duplicates
+from tamago_tui.screens.base import BaseScreen
 
 
-class DuplicatesScreen(Screen):
+class DuplicatesScreen(BaseScreen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="duplicates.back"),
         Binding("m", "merge", "Merge into first", id="duplicates.merge"),
@@ -22,7 +22,6 @@ class DuplicatesScreen(Screen):
     pairs: list[DuplicatePair] = []
 
     def compose(self) -> ComposeResult:
-        yield Header()
         yield Static("Duplicates", classes="screen-title")
         yield Static("Contacts that share an address or a name. m merges the second into the first.",
                      classes="hint")
