@@ -10,6 +10,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
+from email.header import decode_header, make_header
 from email.utils import parseaddr
 from typing import Iterable
 
@@ -40,6 +41,22 @@ def fold(text: str) -> str:
     if text.isascii():
         return text
     return _MARKS.sub("", unicodedata.normalize("NFKD", text))
+
+
+def sender_prefill(value: str) -> tuple[str, str]:
+    """(name, address) from a From header value, for "add sender as contact".
+
+    Encoded words are decoded; the name falls back to the address's local part.
+    """
+    try:
+        value = str(make_header(decode_header(value)))
+    except Exception:  # a broken encoded word: use the header as it came
+        pass
+    name, address = parseaddr(value)
+    address = address.strip()
+    if not _valid(address.lower()):
+        return name.strip(), ""
+    return (" ".join(name.split()).strip("'\" ") or address.split("@")[0]), address
 
 
 def is_valid_address(value: str) -> bool:

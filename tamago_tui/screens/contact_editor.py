@@ -11,8 +11,27 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static, TextArea
 
-from tamago_tui.backend.contacts import ContactBook
+from tamago_tui.backend.contacts import ContactBook, sender_prefill
 from tamago_tui.backend.errors import TamagoError
+
+
+def edit_sender(app, sender: str, on_done=None) -> None:
+    """"Add sender as contact": a new contact pre-filled from a From header, or the
+    existing contact's editor when the address is already known."""
+    name, address = sender_prefill(sender)
+    if not address:
+        app.notify("This message has no sender address to add.", severity="warning")
+        return
+    store = app.services.open_store()
+    try:
+        owners = ContactBook(store).owners_of(address)
+    finally:
+        store.close()
+    if owners:
+        app.notify(f"{address} is already a contact; editing it.")
+        app.push_screen(ContactEditor(owners[0]), on_done)
+    else:
+        app.push_screen(ContactEditor(None, emails=(address,), name=name), on_done)
 
 
 def split_emails(text: str) -> list[str]:

@@ -220,3 +220,16 @@ def test_filter_ignores_case_and_accents(book):
     assert [r.name for r in filter_rows(rows, "ANGSTROM")] == ["Zoë Ångström"]
     assert [r.name for r in filter_rows(rows, "universitat")] == ["Zoë Ångström"]
     assert [r.name for r in filter_rows(rows, "ångström")] == ["Zoë Ångström"]
+
+
+@pytest.mark.parametrize("header,expected", [
+    ('"Lovelace, Ada" <Ada@Example.org>', ("Lovelace, Ada", "Ada@Example.org")),
+    ("=?utf-8?q?Zo=C3=AB_=C3=85ngstr=C3=B6m?= <zoe@example.se>", ("Zoë Ångström", "zoe@example.se")),
+    ("alan@bletchley.example", ("alan", "alan@bletchley.example")),
+    ("Undisclosed recipients:;", ("", "")),
+    ("=?bogus?q?broken?= <x@example.org>", ("=?bogus?q?broken?=", "x@example.org")),
+])
+def test_sender_prefill(header, expected):
+    from tamago_tui.backend.contacts import sender_prefill
+
+    assert sender_prefill(header) == expected

@@ -201,3 +201,50 @@ async def test_a_keystroke_that_keeps_the_same_page_does_not_rebuild_the_table(m
         await pilot.press(*"exam")  # every row has example.org: the page is unchanged
         assert clears == []
         assert table.row_count == 5
+
+
+def _message(app, sender: str) -> int:
+    store = app.services.open_store()
+    try:
+        return store.db["messages"].insert({
+            "account": "work", "folder": "INBOX", "uidvalidity": 1, "uid": 7, "message_id": "<m1@example.org>",
+            "date": "2024-05-01T10:00:00+00:00", "sender": sender, "recipients": '["jane@example.org"]',
+            "cc": "[]", "subject": "Hello", "size": 100, "flags": "", "has_attachments": 0,
+        }).last_pk
+    finally:
+        store.close()
+
+
+async def test_add_sender_as_contact_from_a_message(make_app):
+    from tamago_tui.screens.message import MessageScreen
+
+    app = make_app(accounts=[sample_account()])
+    rowid = _message(app, "=?utf-8?q?Zo=C3=AB_=C3=85ngstr=C3=B6m?= <Zoe@Example.se>")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(MessageScreen(rowid))
+        await pilot.pause()
+        await pilot.press("a")
+        editor = app.screen
+        assert type(editor).__name__ == "ContactEditor"
+        assert editor.query_one("#name", Input).value == "Zoë Ångström"
+        assert editor.query_one("#emails", Input).value == "Zoe@Example.se"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "MessageScreen"
+    assert book_of(app).find("zoe@example.se").name == "Zoë Ångström"
+
+
+async def test_add_sender_who_is_already_a_contact_opens_their_editor(make_app):
+    from tamago_tui.screens.message import MessageScreen
+
+    app = make_app(accounts=[sample_account()], contacts=ADA_TWICE[:1])
+    rowid = _message(app, "Countess <ADA@example.org>")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(MessageScreen(rowid))
+        await pilot.pause()
+        await pilot.press("a")
+        editor = app.screen
+        assert editor.contact_id == book_of(app).find("ada@example.org").id
+        assert editor.query_one("#name", Input).value == "Ada Lovelace"
