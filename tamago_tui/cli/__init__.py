@@ -24,6 +24,7 @@ COMMANDS = [
     "lookup",
     "show",
     "explain",
+    "contacts",
 ]
 
 log = logging.getLogger("tamago.cli")

@@ -4,14 +4,38 @@ from __future__ import annotations
 
 import re
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static, TextArea
 
-from tamago_tui.backend.contacts import ContactBook
+from tamago_tui.backend.contacts import ContactBook, sender_prefill
 from tamago_tui.backend.errors import TamagoError
+
+
+def edit_sender(app, sender: str, on_done=None) -> None:
+    """"Add sender as contact": a new contact pre-filled from a From header, or the
+    existing contact's editor when the address is already known."""
+    name, address = sender_prefill(sender)
+    if not address:
+        app.notify("This message has no sender address to add.", severity="warning")
+        return
+    store = app.services.open_store()
+    try:
+        owners = ContactBook(store).owners_of(address)
+    finally:
+        store.close()
+    if owners:
+        app.notify(f"{address} is already a contact; editing it.")
+        app.push_screen(ContactEditor(owners[0]), on_done)
+    else:
+        app.push_screen(ContactEditor(None, emails=(address,), name=name), on_done)
+
+
+def split_emails(text: str) -> list[str]:
+    return [e for e in re.split(r"[,;\n]", text) if e.strip()]
 
 
 class ContactEditor(ModalScreen[int | None]):
@@ -41,6 +65,7 @@ class ContactEditor(ModalScreen[int | None]):
             yield Input(contact.name if contact else self.initial_name, id="name")
             yield Label("Email addresses (comma-separated)")
             yield Input(", ".join(contact.emails if contact else self.initial_emails), id="emails")
+            yield Static("", id="shared-warning", classes="warning")
             yield Label("Organisation")
             yield Input(contact.organisation if contact else "", id="organisation")
             yield Label("Notes")
@@ -50,6 +75,29 @@ class ContactEditor(ModalScreen[int | None]):
                 yield Button("Cancel (esc)", id="cancel")
                 yield Button("Save (ctrl+s)", id="save", variant="primary")
 
+    def on_mount(self) -> None:
+        self.check_shared()
+
+    @on(Input.Changed, "#emails")
+    def check_shared(self) -> None:
+        """Warn, as the person types, when an address is also on another contact."""
+        emails = split_emails(self.query_one("#emails", Input).value)
+        store = self.app.services.open_store()
+        try:
+            shared = ContactBook(store).shared_with(emails, exclude_id=self.contact_id)
+        finally:
+            store.close()
+        self.shared = shared
+        lines = [
+            f"⚠ {address} is shared with " + ", ".join(name for _, name in owners)
+            for address, owners in shared.items()
+        ]
+        if len(lines) > 2:  # keep the dialog within 24 rows
+            lines = [lines[0], f"⚠ and {len(lines) - 1} more addresses other contacts also have"]
+        warning = self.query_one("#shared-warning", Static)
+        warning.update("\n".join(lines))
+        warning.display = bool(lines)
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.action_save() if event.button.id == "save" else self.action_cancel()
 
@@ -58,7 +106,7 @@ class ContactEditor(ModalScreen[int | None]):
 
     def action_save(self) -> None:
         name = self.query_one("#name", Input).value
-        emails = [e for e in re.split(r"[,;\n]", self.query_one("#emails", Input).value) if e.strip()]
+        emails = split_emails(self.query_one("#emails", Input).value)
         org = self.query_one("#organisation", Input).value
         notes = self.query_one("#notes", TextArea).text
         store = self.app.services.open_store()

@@ -14,7 +14,10 @@ from tamago_tui.screens.base import BaseScreen
 class MessageScreen(BaseScreen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="message.back"),
+        Binding("a", "add_sender", "Add sender as contact", id="message.add_sender"),
     ]
+
+    sender = ""  # the From header, for "add sender as contact"
 
     def __init__(self, message_rowid: int):
         super().__init__()
@@ -31,6 +34,7 @@ class MessageScreen(BaseScreen):
         try:
             rows = list(store.db["messages"].rows_where("id = ?", [self.message_rowid]))
             row = rows[0] if rows else {}
+            self.sender = row.get("sender") or ""
             body = None
             if row.get("message_id"):
                 found = list(store.db["bodies"].rows_where("message_id = ?", [row["message_id"]]))
@@ -46,3 +50,8 @@ class MessageScreen(BaseScreen):
         self.query_one("#message-headers", Static).update("\n".join(headers))
         text = body["text"] if body else "This message is not cached yet."
         self.query_one("#message-text", Static).update(text)
+
+    def action_add_sender(self) -> None:
+        from tamago_tui.screens.contact_editor import edit_sender
+
+        edit_sender(self.app, self.sender)
