@@ -1,0 +1,82 @@
+"""Snapshots of the accounts list and the account editor at 80x24."""
+
+from textual.widgets import Input, Select
+
+from tests.ui.conftest import sample_account
+
+
+def _accounts_app(make_app):
+    work = sample_account("work", "jane@example.org")
+    gmail = sample_account("gmail", "jane.doe@gmail.com", provider="gmail")
+    fresh = sample_account("side", "jane@fastmail.com", provider="fastmail")
+    app = make_app(accounts=[work, gmail, fresh])
+    store = app.services.open_store()
+    store.record_test("work", work.email, ok=True)
+    store.record_test("gmail", gmail.email, ok=False,
+                      error="Login: [ALERT] Application-specific password required",
+                      category="app_password_required")
+    store.close()
+    return app
+
+
+def test_accounts_list_with_statuses(snap_compare, make_app):
+    async def select_failing(pilot):
+        await pilot.press("f3")
+        await pilot.press("down")
+        await pilot.pause()
+
+    assert snap_compare(_accounts_app(make_app), terminal_size=(80, 24), run_before=select_failing)
+
+
+def test_account_editor_with_gmail_preset(snap_compare, make_app):
+    async def fill(pilot):
+        await pilot.press("f3", "a")
+        await pilot.pause()
+        await pilot.press(*"jane.doe@gmail.com")
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=fill)
+
+
+async def test_typing_a_gmail_address_fills_the_preset(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("a")  # first run lands on the accounts empty state
+        await pilot.pause()
+        await pilot.press(*"jane.doe@gmail.com")
+        await pilot.pause()
+        screen = app.screen
+        assert screen.query_one("#provider", Select).value == "gmail"
+        assert screen.query_one("#imap_host", Input).value == "imap.gmail.com"
+        assert screen.query_one("#imap_port", Input).value == "993"
+        assert screen.query_one("#imap_username", Input).value == "jane.doe@gmail.com"
+        notes = str(screen.query_one("#editor-notes").render())
+        assert "App password" in notes
+
+
+async def test_saving_needs_a_passing_test(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press(*"jane@example.org")
+        screen = app.screen
+        screen.query_one("#imap_host", Input).value = "imap.example.org"
+        screen.query_one("#smtp_host", Input).value = "smtp.example.org"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "Test the connection first" in str(screen.query_one("#editor-status").render())
+        assert app.services.config.accounts == {}
+
+
+async def test_smtp_identity_mismatch_warns(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press(*"jane@example.org")
+        screen = app.screen
+        await pilot.click("#smtp_same")
+        screen.query_one("#smtp_username", Input).value = "noreply@example.org"
+        await pilot.pause()
+        assert "differs from the IMAP mailbox" in str(screen.query_one("#editor-notes").render())
