@@ -24,6 +24,7 @@ COMMANDS = [
     "lookup",
     "show",
     "explain",
+    "doctor",
 ]
 
 log = logging.getLogger("tamago.cli")
