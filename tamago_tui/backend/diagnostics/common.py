@@ -143,7 +143,7 @@ class WireSession(Session):
         info = tls_mod.describe_certificate(der)
         detail = (
             f"certificate not trusted: {reason}; {info.summary(self.host)}. "
-            f"If you trust this server, pin SHA-256 fingerprint {info.sha256} for this account"
+            "If you trust this server, pin that SHA-256 fingerprint for this account"
         )
         return StepFailed(detail, category="certificate_invalid", data={"sha256": info.sha256, "certificate": info})
 
