@@ -387,7 +387,9 @@ class ImapSession(WireSession):
             raise StepFailed(f"listing folders failed: {status} {text}", category="protocol_error")
         folders = [f for f in (parse_list_line(line) for line in untagged) if f is not None]
         uses = [(u, f["name"]) for f in folders for u in special_use(f)]
-        data = {"folders": folders}
+        # (name, flags) pairs: the shape providers.default_folders() and the editor take.
+        data = {"folders": [(f["name"], f["flags"]) for f in folders],
+                "delimiter": next((f["delimiter"] for f in folders if f["delimiter"]), "")}
         if not folders:
             return StepResult(WARN, "the server listed no folders", data)
         count = f"{len(folders)} folder{'s' if len(folders) != 1 else ''}"
