@@ -114,6 +114,17 @@ def folders_from(steps: Iterable) -> list[tuple[str, tuple[str, ...]]]:
     return []
 
 
+def default_folders(provider: str, folders: list[tuple[str, tuple[str, ...]]]) -> tuple[str, ...]:
+    """The provider rules' default selection (Gmail: All Mail...; elsewhere INBOX plus Sent)."""
+    try:
+        from .providers import default_folders as rules
+    except ImportError:  # presets not merged yet: INBOX plus whatever is flagged \\Sent
+        inbox = [name for name, _ in folders if name.upper() == "INBOX"]
+        sent = [name for name, flags in folders if "\\sent" in {f.lower() for f in flags}]
+        return tuple(inbox[:1] + sent[:1])
+    return tuple(rules(provider, folders))
+
+
 def ensure_new(services: Services, name: str) -> None:
     if name in services.config.accounts:
         raise UsageError(f"An account named {name!r} already exists. Remove it first, or pick another --name.")

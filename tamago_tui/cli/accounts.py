@@ -115,11 +115,13 @@ def run_add(args, services) -> int:
         cafile=args.cafile or "",
     )
     if args.password_command:
-        from tamago_tui.backend.secrets import run_command
-
         if args.password_stdin:
             raise UsageError("Use either --password-stdin or --password-command, not both.")
-        password = None if args.no_test else run_command(args.password_command)
+        password = None
+        if not args.no_test:
+            from tamago_tui.backend.secrets import run_command
+
+            password = run_command(args.password_command)
     else:
         password = read_password(args, address)
     if account.imap.username != account.smtp.username:
@@ -136,10 +138,8 @@ def run_add(args, services) -> int:
             hint("Not saved: the connection test failed. Fix the problem above, or use --no-test.")
             return 1
         if not account.folders:
-            from tamago_tui.backend.providers import default_folders
-
-            account = account.with_(folders=tuple(default_folders(account.provider,
-                                                                  accounts.folders_from(report.steps))))
+            account = account.with_(folders=accounts.default_folders(account.provider,
+                                                                     accounts.folders_from(report.steps)))
     elif not args.password_command and not password:
         raise UsageError("No password given: use --password-stdin or --password-command.")
     stored = None if args.password_command else password

@@ -115,8 +115,14 @@ def _pin(text: str | None, option: str) -> str:
 
 
 def _preset(provider_id: str | None, address: str):
-    from tamago_tui.backend import providers
     from tamago_tui.backend.errors import NotFound
+
+    try:
+        from tamago_tui.backend import providers
+    except ImportError:  # presets not merged yet: behave as "custom"
+        if provider_id and provider_id != "custom":
+            raise UsageError("Provider presets are not available in this build.") from None
+        return None
 
     if provider_id:
         try:
@@ -128,12 +134,16 @@ def _preset(provider_id: str | None, address: str):
 
 def _lookup(address: str, nameserver: str, preset) -> tuple[ServerSettings | None, ServerSettings | None, str, str, str]:
     """(imap, smtp, provider, source, confidence) for an address whose hosts were not given."""
-    from tamago_tui.backend import providers
-
     if preset is not None and preset.has_servers:
+        from tamago_tui.backend import providers
+
         imap, smtp = providers.fill(preset, address)
         return imap, smtp, preset.id, "preset", "high"
-    from tamago_tui.backend.discovery import LookupOptions, lookup
+    try:
+        from tamago_tui.backend.discovery import LookupOptions, lookup
+    except ImportError:
+        raise UsageError("Give the server hosts (--imap-host, --smtp-host): looking them up from the "
+                         "address is not available in this build.") from None
 
     result = lookup(address, LookupOptions(nameserver=nameserver))
     if not result.found:
