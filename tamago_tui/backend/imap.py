@@ -36,7 +36,7 @@ log = logging.getLogger("tamago.imap")
 class LiteralTooLarge(NetworkError):
     """The server announced a literal bigger than the configured cap. The connection is closed."""
 
-    category = "message_too_large"
+    category = "unknown"  # not a connection problem: no troubleshooting guide applies
     title = "Message too large"
 
 
@@ -112,7 +112,7 @@ def _context(target: Target) -> ssl.SSLContext | None:
     try:
         return tls_mod.client_context(cafile=target.cafile, pinned_sha256=target.settings.pinned_sha256)
     except (ValueError, OSError, ssl.SSLError) as exc:
-        raise NetworkError(f"Cannot set up TLS: {exc}", category="tls_error") from exc
+        raise NetworkError(f"Cannot set up TLS: {exc}", category="tls_mismatch") from exc
 
 
 def _starttls(client: imapclient.IMAPClient, context: ssl.SSLContext | None, where: str) -> None:
@@ -190,7 +190,7 @@ def translate(exc: BaseException, target: Target) -> TamagoError:
         error.fingerprint = fp  # type: ignore[attr-defined]
         return error
     if isinstance(exc, ssl.SSLError):
-        return NetworkError(f"{where}: TLS failed ({exc.reason or exc})", category="tls_error")
+        return NetworkError(f"{where}: TLS failed ({exc.reason or exc})", category="tls_mismatch")
     if isinstance(exc, socket.gaierror):
         return NetworkError(f"Cannot resolve {settings.host}: {exc.strerror or exc}", category="dns_failure")
     if isinstance(exc, ConnectionRefusedError):
@@ -198,11 +198,11 @@ def translate(exc: BaseException, target: Target) -> TamagoError:
     if isinstance(exc, (socket.timeout, TimeoutError)):
         return NetworkError(f"{where} did not answer in time", category="timeout")
     if isinstance(exc, IMAPClientAbortError):
-        return NetworkError(f"{where} closed the connection: {_server_text(exc)}", category="connection_closed")
+        return NetworkError(f"{where} closed the connection: {_server_text(exc)}", category="server_unavailable")
     if isinstance(exc, (IMAPClientError, imaplib.IMAP4.error)):
-        return NetworkError(f"{where}: {_server_text(exc)}", category="protocol_error")
+        return NetworkError(f"{where}: {_server_text(exc)}", category="unknown")
     if isinstance(exc, OSError):
-        return NetworkError(f"{where}: {exc.strerror or exc}", category="network_unreachable")
+        return NetworkError(f"{where}: {exc.strerror or exc}", category="connection_refused")
     return NetworkError(f"{where}: {type(exc).__name__}: {exc}", category="unknown")
 
 

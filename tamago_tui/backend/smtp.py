@@ -49,7 +49,7 @@ async def connect(
         try:
             context = tls_mod.client_context(cafile=cafile, pinned_sha256=settings.pinned_sha256)
         except (ValueError, OSError, ssl.SSLError) as exc:
-            raise NetworkError(f"Cannot set up TLS: {exc}", category="tls_error") from exc
+            raise NetworkError(f"Cannot set up TLS: {exc}", category="tls_mismatch") from exc
     smtp = aiosmtplib.SMTP(
         hostname=settings.host,
         port=settings.port,
@@ -131,7 +131,7 @@ def translate(exc: BaseException, settings: ServerSettings, *, fingerprint: str 
         error.fingerprint = fingerprint  # type: ignore[attr-defined]
         return error
     if isinstance(root, ssl.SSLError):
-        return NetworkError(f"{where}: TLS failed ({root.reason or root})", category="tls_error")
+        return NetworkError(f"{where}: TLS failed ({root.reason or root})", category="tls_mismatch")
     if isinstance(root, socket.gaierror):
         return NetworkError(f"Cannot resolve {settings.host}: {root.strerror or root}", category="dns_failure")
     if isinstance(root, ConnectionRefusedError):
@@ -139,12 +139,12 @@ def translate(exc: BaseException, settings: ServerSettings, *, fingerprint: str 
     if isinstance(exc, aiosmtplib.SMTPTimeoutError) or isinstance(root, (TimeoutError, asyncio.TimeoutError)):
         return NetworkError(f"{where} did not answer in time", category="timeout")
     if isinstance(exc, aiosmtplib.SMTPServerDisconnected):
-        return NetworkError(f"{where} closed the connection: {exc}", category="connection_closed")
+        return NetworkError(f"{where} closed the connection: {exc}", category="server_unavailable")
     if isinstance(exc, aiosmtplib.SMTPResponseException):
-        category = "server_unavailable" if exc.code in (421, 454) else "protocol_error"
+        category = "server_unavailable" if exc.code in (421, 454) else "unknown"
         return NetworkError(f"{where}: {exc.code} {exc.message}", category=category)
     if isinstance(exc, aiosmtplib.SMTPException) and "AUTH" in str(exc).upper():
-        return NetworkError(f"{where}: {exc}", category="auth_unsupported")
+        return NetworkError(f"{where}: {exc}", category="smtp_auth_disabled")
     if isinstance(root, OSError):
-        return NetworkError(f"{where}: {root.strerror or root}", category="network_unreachable")
+        return NetworkError(f"{where}: {root.strerror or root}", category="connection_refused")
     return NetworkError(f"{where}: {type(exc).__name__}: {exc}", category="unknown")

@@ -184,7 +184,7 @@ def open_tcp(addresses: list[str], port: int, deadline: Deadline) -> tuple[socke
         except OSError as exc:
             sock.close()
             last = WireError(
-                f"cannot reach {_hostport(address, port)}: {exc.strerror or exc}", category="network_unreachable"
+                f"cannot reach {_hostport(address, port)}: {exc.strerror or exc}", category="connection_refused"
             )
             failures.append(f"{_hostport(address, port)}: {exc.strerror or exc}")
             last.__cause__ = exc
@@ -232,11 +232,11 @@ class Conn:
         except (socket.timeout, TimeoutError) as exc:
             raise StepTimeout(f"the server sent nothing more within {self.deadline.seconds:g} s") from exc
         except ssl.SSLError as exc:
-            raise WireError(f"TLS error while reading: {exc.reason or exc}", category="tls_error") from exc
+            raise WireError(f"TLS error while reading: {exc.reason or exc}", category="tls_mismatch") from exc
         except OSError as exc:
-            raise WireError(f"connection lost: {exc.strerror or exc}", category="connection_closed") from exc
+            raise WireError(f"connection lost: {exc.strerror or exc}", category="server_unavailable") from exc
         if not chunk:
-            raise WireError("the server closed the connection", category="connection_closed")
+            raise WireError("the server closed the connection", category="server_unavailable")
         self._buf += chunk
 
     def readline(self, limit: int = MAX_LINE) -> bytes:
@@ -248,7 +248,7 @@ class Conn:
                 del self._buf[: end + 1]
                 return line
             if len(self._buf) > limit:
-                raise WireError(f"a line longer than {limit} bytes from the server", category="protocol_error")
+                raise WireError(f"a line longer than {limit} bytes from the server", category="unknown")
             self._fill()
             self.deadline.remaining()  # a trickling server runs out of time here
 
@@ -267,7 +267,7 @@ class Conn:
         except (socket.timeout, TimeoutError) as exc:
             raise StepTimeout("the server stopped accepting data") from exc
         except OSError as exc:
-            raise WireError(f"connection lost while sending: {exc.strerror or exc}", category="connection_closed") from exc
+            raise WireError(f"connection lost while sending: {exc.strerror or exc}", category="server_unavailable") from exc
 
     def start_tls(self, context: ssl.SSLContext) -> ssl.SSLSocket:
         """Handshake within the deadline (non-blocking, so a slow server cannot stretch it)."""
@@ -275,7 +275,7 @@ class Conn:
             # Bytes the server sent before the handshake would be read as if they were
             # protected (the STARTTLS injection flaw). Refuse rather than guess.
             raise WireError(
-                "the server sent unexpected data before the TLS handshake", category="protocol_error"
+                "the server sent unexpected data before the TLS handshake", category="unknown"
             )
         raw = self.sock
         raw.setblocking(False)

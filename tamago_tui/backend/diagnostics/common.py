@@ -98,7 +98,7 @@ class WireSession(Session):
         try:
             context = tls_mod.client_context(cafile=self.cafile, pinned_sha256=self.settings.pinned_sha256)
         except (ValueError, ssl.SSLError, OSError) as exc:
-            raise StepFailed(f"cannot set up TLS: {exc}", category="tls_error") from exc
+            raise StepFailed(f"cannot set up TLS: {exc}", category="tls_mismatch") from exc
         try:
             sock = self.conn.start_tls(context)
         except tls_mod.PinMismatchError as exc:
@@ -114,14 +114,14 @@ class WireSession(Session):
             raise self._untrusted(exc) from exc
         except ssl.SSLError as exc:
             self.close()
-            raise StepFailed(self._handshake_hint(exc), category="tls_error") from exc
+            raise StepFailed(self._handshake_hint(exc), category="tls_mismatch") from exc
         except StepTimeout as exc:
             self.close()
             raise StepFailed(f"{exc.message}{self._silence_hint()}", category="timeout") from exc
         except OSError as exc:
             self.close()
             raise StepFailed(f"connection lost during the TLS handshake: {exc.strerror or exc}",
-                             category="tls_error") from exc
+                             category="tls_mismatch") from exc
         self.tls_info = tls_mod.session_info(sock)
         data = {"tls": self.tls_info, "sha256": self.tls_info.certificate.sha256 if self.tls_info.certificate else ""}
         detail = self.tls_info.summary(self.host)

@@ -40,7 +40,7 @@ class ImapWire:
         while (m := _LITERAL.search(data)) is not None and total < MAX_RESPONSE:
             size = int(m.group(1))
             if total + size > MAX_RESPONSE:
-                raise WireError("an oversized response from the server", category="protocol_error")
+                raise WireError("an oversized response from the server", category="unknown")
             data += self.conn.read_exact(size)
             data += self.conn.readline()
             total = len(data)
@@ -77,7 +77,7 @@ class ImapWire:
             if line.startswith(tag + b" "):
                 m = _TAGGED.match(line)
                 if not m:
-                    raise WireError(f"malformed reply: {_text(line)}", category="protocol_error")
+                    raise WireError(f"malformed reply: {_text(line)}", category="unknown")
                 return untagged, m.group(2).decode().upper(), _text(m.group(3))
             if line.startswith(b"+"):
                 # A continuation we did not ask for (e.g. a SASL error challenge): answer with
@@ -220,7 +220,7 @@ class ImapSession(WireSession):
         line = _text(conn.readline())
         if not line.startswith("* "):
             raise StepFailed(f"this does not look like an IMAP server; it said: {line[:200]!r}",
-                             category="protocol_error")
+                             category="wrong_service")
         return line
 
     def starttls_dance(self, conn: Conn) -> None:
@@ -249,20 +249,20 @@ class ImapSession(WireSession):
             return StepResult(WARN, f"{shown} (already authenticated without a login)")
         if word == "BYE":
             raise StepFailed(f"the server refused the session: {shown}", category="server_unavailable")
-        raise StepFailed(f"unexpected greeting: {shown}", category="protocol_error")
+        raise StepFailed(f"unexpected greeting: {shown}", category="wrong_service")
 
     def _capability(self) -> list[str]:
         assert self.wire is not None
         untagged, status, text = self.wire.command(b"CAPABILITY")
         if status != "OK":
-            raise StepFailed(f"CAPABILITY failed: {status} {text}", category="protocol_error")
+            raise StepFailed(f"CAPABILITY failed: {status} {text}", category="unknown")
         caps: list[str] = []
         for line in untagged:
             decoded = _text(line)
             if decoded.upper().startswith("* CAPABILITY "):
                 caps += parse_capabilities(decoded[len("* CAPABILITY ") :])
         if not caps:
-            raise StepFailed("the server did not list its capabilities", category="protocol_error")
+            raise StepFailed("the server did not list its capabilities", category="unknown")
         return caps
 
     def _has(self, capability: str) -> bool:
@@ -319,13 +319,13 @@ class ImapSession(WireSession):
         if self.oauth_mechanism:
             if self.oauth_mechanism not in mechanisms:
                 raise StepFailed(f"SASL {listed}: {self.oauth_mechanism} is not offered, so OAuth cannot log in",
-                                 category="auth_unsupported", data=data)
+                                 category="oauth_misconfigured", data=data)
             return StepResult(OK, f"SASL {listed}; will use {self.oauth_mechanism}", data)
         if login_disabled and "PLAIN" not in mechanisms:
             unencrypted = self.conn is not None and not self.conn.tls
             why = (" on an unencrypted connection: use STARTTLS or SSL/TLS" if unencrypted else "")
             raise StepFailed(f"SASL {listed}; LOGINDISABLED: the server accepts no password{why}",
-                             category="encryption_required" if unencrypted else "auth_unsupported", data=data)
+                             category="tls_required" if unencrypted else "basic_auth_disabled", data=data)
         how = "AUTHENTICATE PLAIN" if login_disabled else "LOGIN"
         return StepResult(OK, f"SASL {listed}; password login with {how}", data)
 
@@ -352,7 +352,7 @@ class ImapSession(WireSession):
             how = "LOGIN"
         if status != "OK":
             raise StepFailed(f"login as {username} refused: {status} {text}", category="invalid_credentials"
-                             if status == "NO" else "protocol_error")
+                             if status == "NO" else "unknown")
         self.logged_in = True
         if m := _CAPABILITY_CODE.search(text):
             self.capabilities = parse_capabilities(m.group(1))
@@ -384,7 +384,7 @@ class ImapSession(WireSession):
             command = b'LIST "" "*"'
         untagged, status, text = self.wire.command(command)
         if status != "OK":
-            raise StepFailed(f"listing folders failed: {status} {text}", category="protocol_error")
+            raise StepFailed(f"listing folders failed: {status} {text}", category="unknown")
         folders = [f for f in (parse_list_line(line) for line in untagged) if f is not None]
         uses = [(u, f["name"]) for f in folders for u in special_use(f)]
         # (name, flags) pairs: the shape providers.default_folders() and the editor take.

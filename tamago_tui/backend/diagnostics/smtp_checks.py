@@ -26,12 +26,12 @@ def read_reply(conn: Conn) -> tuple[int, list[str]]:
         m = _REPLY_LINE.match(raw)
         if not m or (code is not None and int(m.group(1)) != code):
             raise WireError(f"this does not look like an SMTP server; it said: {raw[:200]!r}",
-                            category="protocol_error")
+                            category="wrong_service")
         code = int(m.group(1))
         lines.append(m.group(3))
         if m.group(2) != "-":
             return code, lines
-    raise WireError("an endless reply from the server", category="protocol_error")
+    raise WireError("an endless reply from the server", category="unknown")
 
 
 def parse_ehlo(lines: list[str]) -> dict[str, str]:
@@ -94,7 +94,7 @@ class SmtpSession(WireSession):
     def starttls_dance(self, conn: Conn) -> None:
         code, _ = read_reply(conn)
         if code != 220:
-            raise StepFailed("no 220 banner", category="protocol_error")
+            raise StepFailed("no 220 banner", category="unknown")
         conn.send(b"EHLO " + ehlo_name(conn).encode() + b"\r\n")
         read_reply(conn)
         conn.send(b"STARTTLS\r\n")
@@ -115,13 +115,13 @@ class SmtpSession(WireSession):
             return StepResult(OK, banner)
         if code in (421, 554):
             raise StepFailed(f"the server refused the session: {banner}", category="server_unavailable")
-        raise StepFailed(f"unexpected banner: {banner}", category="protocol_error")
+        raise StepFailed(f"unexpected banner: {banner}", category="wrong_service")
 
     def step_ehlo(self, deadline: Deadline) -> StepResult:
         assert self.conn is not None
         code, lines = self._command(b"EHLO " + ehlo_name(self.conn).encode())
         if code != 250:
-            raise StepFailed(f"EHLO refused: {code} {' / '.join(lines)}", category="protocol_error")
+            raise StepFailed(f"EHLO refused: {code} {' / '.join(lines)}", category="unknown")
         # RFC 3207 4.2: after STARTTLS, forget everything learned before it.
         self.extensions = parse_ehlo(lines)
         shown = " ".join(f"{k} {v}".strip() for k, v in self.extensions.items()) or "no extensions"
@@ -162,12 +162,13 @@ class SmtpSession(WireSession):
             if not self.password:
                 return StepResult(WARN, f"the server offers no AUTH{why}", data)
             raise StepFailed(f"the server offers no AUTH{why}, so tamago cannot log in",
-                             category="encryption_required" if unencrypted else "auth_unsupported", data=data)
+                             category="tls_required" if unencrypted else "smtp_auth_disabled", data=data)
         wanted = [self.oauth_mechanism] if self.oauth_mechanism else ["PLAIN", "LOGIN"]
         usable = [m for m in wanted if m in mechanisms]
         if not usable:
             raise StepFailed(f"AUTH {' '.join(mechanisms)}: none of {', '.join(wanted)} is offered",
-                             category="auth_unsupported", data=data)
+                             category="oauth_misconfigured" if self.oauth_mechanism else "basic_auth_disabled",
+                             data=data)
         return StepResult(OK, f"AUTH {' '.join(mechanisms)}; will use {usable[0]}", data)
 
     def step_login(self, deadline: Deadline) -> StepResult:
@@ -190,8 +191,8 @@ class SmtpSession(WireSession):
         if code == 235:
             return StepResult(OK, f"logged in as {user} (AUTH {how})")
         text = f"{code} {' / '.join(lines)}"
-        category = "invalid_credentials" if code in (535, 534, 530) else "auth_unsupported" if code == 504 else (
-            "server_unavailable" if code in (421, 454) else "protocol_error")
+        category = {530: "tls_required", 504: "basic_auth_disabled", 421: "server_unavailable",
+                    454: "server_unavailable"}.get(code, "invalid_credentials" if 500 <= code < 600 else "unknown")
         raise StepFailed(f"login as {user} refused: {text}", category=category)
 
     def _auth_initial(self, mechanism: str, blob: bytes) -> tuple[int, list[str]]:

@@ -116,7 +116,7 @@ def category_for(exc: BaseException, *, protocol: str, port: int, security: str,
     if isinstance(exc, ssl.SSLCertVerificationError):
         return "certificate_invalid"
     if isinstance(exc, ssl.SSLError):
-        return "tls_error"
+        return "tls_mismatch"
     if isinstance(exc, ConnectionRefusedError):
         return "connection_refused"
     if isinstance(exc, (TimeoutError,)):
