@@ -140,12 +140,12 @@ def _lookup(address: str, nameserver: str, preset) -> tuple[ServerSettings | Non
         imap, smtp = providers.fill(preset, address)
         return imap, smtp, preset.id, "preset", "high"
     try:
-        from tamago_tui.backend.discovery import LookupOptions, lookup
+        from tamago_tui.backend.discovery import lookup
     except ImportError:
         raise UsageError("Give the server hosts (--imap-host, --smtp-host): looking them up from the "
                          "address is not available in this build.") from None
 
-    result = lookup(address, LookupOptions(nameserver=nameserver))
+    result = lookup(address, nameserver=nameserver)
     if not result.found:
         raise UsageError(result.message)
     return result.imap, result.smtp, result.provider, result.source or "", result.confidence or ""
