@@ -147,7 +147,7 @@ def _lookup(address: str, nameserver: str, preset) -> tuple[ServerSettings | Non
 
     result = lookup(address, nameserver=nameserver)
     if not result.found:
-        raise UsageError(result.message)
+        raise UsageError(f"{result.message} Then give them with --imap-host and --smtp-host.")
     return result.imap, result.smtp, result.provider, result.source or "", result.confidence or ""
 
 

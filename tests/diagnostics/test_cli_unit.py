@@ -7,42 +7,10 @@ The real-server versions live in test_cli_servers.py; these cover the contract
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
+
+from tests.diagnostics.clihelp import assert_doctor_shape, home_files_contain, tamago
 
 PASSWORD = "Cli-Secret-pw-9931"
-
-
-def tamago(*args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "tamago_tui", *args],
-        input=stdin if stdin is not None else "",
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=os.environ.copy(),
-    )
-
-
-def home_files_contain(home: Path, needle: str) -> list[Path]:
-    hits = []
-    for path in home.rglob("*"):
-        if path.is_file() and needle.encode() in path.read_bytes():
-            hits.append(path)
-    return hits
-
-
-def assert_doctor_shape(data: dict) -> None:
-    assert set(data) == {"ok", "category", "steps"}
-    assert isinstance(data["ok"], bool)
-    for step in data["steps"]:
-        keys = set(step)
-        assert keys in ({"protocol", "name", "status", "detail"}, {"protocol", "name", "status", "detail", "category"})
-        assert step["protocol"] in ("imap", "smtp")
-        assert step["status"] in ("ok", "warn", "fail", "skipped")
-        assert ("category" in step) == (step["status"] == "fail")
 
 
 def test_doctor_json_closed_ports(closed_port):
@@ -90,10 +58,12 @@ def test_doctor_never_sends_or_prints_the_password_without_starttls(listen, fake
     assert home_files_contain(tamago_home, PASSWORD) == []
 
 
-def test_doctor_usage_errors_exit_2():
+def test_doctor_usage_errors_exit_2(nxdomain_server):
     assert tamago("doctor", "not-an-address", "--imap-host", "h", "--smtp-host", "h").returncode == 2
-    missing_host = tamago("doctor", "user@example.test", "--only", "imap")
-    assert missing_host.returncode == 2 and "--imap-host" in missing_host.stderr
+    # No host options, and the (loopback) DNS knows nothing: the lookup fails clearly.
+    missing_host = tamago("doctor", "user@example.test", "--only", "imap", "--nameserver", nxdomain_server)
+    assert missing_host.returncode == 2
+    assert "email administrator" in missing_host.stderr and "--imap-host" in missing_host.stderr
     # There is no way to pass a password in argv.
     assert tamago("doctor", "user@example.test", "--password", PASSWORD).returncode == 2
     assert tamago("doctor", "user@example.test", "--imap-host", "h", "--imap-pin", "xyz",
