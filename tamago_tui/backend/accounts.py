@@ -116,12 +116,8 @@ def folders_from(steps: Iterable) -> list[tuple[str, tuple[str, ...]]]:
 
 def default_folders(provider: str, folders: list[tuple[str, tuple[str, ...]]]) -> tuple[str, ...]:
     """The provider rules' default selection (Gmail: All Mail...; elsewhere INBOX plus Sent)."""
-    try:
-        from .providers import default_folders as rules
-    except ImportError:  # presets not merged yet: INBOX plus whatever is flagged \\Sent
-        inbox = [name for name, _ in folders if name.upper() == "INBOX"]
-        sent = [name for name, flags in folders if "\\sent" in {f.lower() for f in flags}]
-        return tuple(inbox[:1] + sent[:1])
+    from .providers import default_folders as rules
+
     return tuple(rules(provider, folders))
 
 

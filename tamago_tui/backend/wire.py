@@ -51,21 +51,6 @@ class Deadline:
 # -- name resolution -----------------------------------------------------
 
 
-def parse_nameserver(text: str) -> tuple[str, int]:
-    """'HOST', 'HOST:PORT', 'IPv6', '[IPv6]:PORT' -> (host, port)."""
-    value = text.strip()
-    if not value:
-        raise ValueError("empty nameserver")
-    if value.startswith("["):
-        host, _, rest = value[1:].partition("]")
-        port = int(rest[1:]) if rest.startswith(":") else 53
-        return host, port
-    if value.count(":") == 1:
-        host, port = value.split(":")
-        return host, int(port)
-    return value, 53  # a bare name, an IPv4 address or a bare IPv6 address
-
-
 def is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host.strip("[]"))
@@ -75,34 +60,17 @@ def is_ip(host: str) -> bool:
 
 
 def _resolve_with(nameserver: str, host: str, timeout: float) -> list[str]:
-    import dns.exception
-    import dns.resolver
+    from .resolver import DnsTimeout, Resolver
 
-    ns_host, ns_port = parse_nameserver(nameserver)
-    if not is_ip(ns_host):
-        ns_host = _system_resolve(ns_host, timeout)[0]
-    resolver = dns.resolver.Resolver(configure=False)
-    resolver.nameservers = [ns_host]
-    resolver.port = ns_port
-    resolver.timeout = timeout
-    resolver.lifetime = timeout
-    addresses: list[str] = []
-    missing = 0
-    for rdtype in ("A", "AAAA"):
-        try:
-            answer = resolver.resolve(host.rstrip(".") + ".", rdtype, search=False)
-        except dns.resolver.NXDOMAIN as exc:
-            raise WireError(f"{host}: no such host (NXDOMAIN from {nameserver})", category="dns_failure") from exc
-        except dns.resolver.NoAnswer:
-            missing += 1
-            continue
-        except dns.resolver.NoNameservers as exc:
-            raise WireError(f"{host}: the nameserver {nameserver} failed to answer", category="dns_failure") from exc
-        except dns.exception.Timeout as exc:
-            raise WireError(f"{host}: DNS lookup via {nameserver} timed out", category="dns_failure") from exc
-        addresses += [r.address for r in answer]
+    resolver = Resolver(nameserver, timeout=timeout)
+    try:
+        addresses = resolver.addresses(host, timeout=timeout)
+    except DnsTimeout as exc:
+        raise WireError(f"{host}: DNS lookup via {nameserver} timed out", category="dns_failure") from exc
+    except NetworkError as exc:  # SERVFAIL, REFUSED, a malformed name...
+        raise WireError(f"{host}: {exc.message}", category="dns_failure") from exc
     if not addresses:
-        raise WireError(f"{host}: the name exists but has no address records", category="dns_failure")
+        raise WireError(f"{host}: no such host (no address records at {nameserver})", category="dns_failure")
     return addresses
 
 

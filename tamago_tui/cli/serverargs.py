@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from tamago_tui.backend.errors import UsageError
 from tamago_tui.backend.log import register_secret
 from tamago_tui.backend.models import DEFAULT_PORTS, Protocol, Security, ServerSettings
+from tamago_tui.backend.resolver import parse_nameserver
 from tamago_tui.backend.tls import is_valid_fingerprint, normalize_fingerprint
 
 from .output import read_password_stdin
@@ -115,14 +116,8 @@ def _pin(text: str | None, option: str) -> str:
 
 
 def _preset(provider_id: str | None, address: str):
+    from tamago_tui.backend import providers
     from tamago_tui.backend.errors import NotFound
-
-    try:
-        from tamago_tui.backend import providers
-    except ImportError:  # presets not merged yet: behave as "custom"
-        if provider_id and provider_id != "custom":
-            raise UsageError("Provider presets are not available in this build.") from None
-        return None
 
     if provider_id:
         try:
@@ -134,17 +129,12 @@ def _preset(provider_id: str | None, address: str):
 
 def _lookup(address: str, nameserver: str, preset) -> tuple[ServerSettings | None, ServerSettings | None, str, str, str]:
     """(imap, smtp, provider, source, confidence) for an address whose hosts were not given."""
-    if preset is not None and preset.has_servers:
-        from tamago_tui.backend import providers
+    from tamago_tui.backend import providers
+    from tamago_tui.backend.discovery import lookup
 
+    if preset is not None and preset.has_servers:
         imap, smtp = providers.fill(preset, address)
         return imap, smtp, preset.id, "preset", "high"
-    try:
-        from tamago_tui.backend.discovery import lookup
-    except ImportError:
-        raise UsageError("Give the server hosts (--imap-host, --smtp-host): looking them up from the "
-                         "address is not available in this build.") from None
-
     result = lookup(address, nameserver=nameserver)
     if not result.found:
         raise UsageError(f"{result.message} Then give them with --imap-host and --smtp-host.")
@@ -156,6 +146,8 @@ def endpoints(args, address: str, *, want_imap: bool = True, want_smtp: bool = T
     """ServerSettings from the options; hosts left out come from the preset or a lookup."""
     if args.cafile and not os.path.isfile(args.cafile):
         raise UsageError(f"--cafile: no such file: {args.cafile}")
+    if nameserver:
+        parse_nameserver(nameserver)  # a UsageError now rather than a failed DNS step later
     preset = _preset(provider, address)
     provider_id = preset.id if preset is not None else "custom"
     missing = [p for p, want, host in (("imap", want_imap, args.imap_host), ("smtp", want_smtp, args.smtp_host))

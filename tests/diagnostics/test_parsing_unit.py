@@ -9,7 +9,6 @@ from tamago_tui.backend.diagnostics import (
 )
 from tamago_tui.backend.diagnostics.imap_checks import Literal, astring, parse_list_line, special_use
 from tamago_tui.backend.diagnostics.smtp_checks import parse_ehlo
-from tamago_tui.backend.wire import parse_nameserver
 
 
 @pytest.mark.parametrize(
@@ -53,20 +52,6 @@ def test_ehlo_extensions():
     assert ext["SIZE"] == "10240000"
     assert ext["AUTH"].split() == ["PLAIN", "LOGIN", "CRAM-MD5"]
     assert "PIPELINING" in ext and "8BITMIME" in ext
-
-
-@pytest.mark.parametrize(
-    "text,expected",
-    [
-        ("127.0.0.1", ("127.0.0.1", 53)),
-        ("127.0.0.1:5353", ("127.0.0.1", 5353)),
-        ("::1", ("::1", 53)),
-        ("[::1]:5353", ("::1", 5353)),
-        ("ns.example:54", ("ns.example", 54)),
-    ],
-)
-def test_nameserver_forms(text, expected):
-    assert parse_nameserver(text) == expected
 
 
 def test_step_json_has_exactly_the_contract_keys():
