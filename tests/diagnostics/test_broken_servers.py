@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tamago_tui.backend.diagnostics import (
-    DNS, FAIL, GREETING, LOGIN, OK, SKIPPED, STARTTLS, TCP, TLS, collect, run_imap_checks, run_smtp_checks,
+    DNS, FAIL, GREETING, LOGIN, OK, SKIPPED, STARTTLS, TCP, TLS, collect, planned_steps, run_imap_checks,
+    run_smtp_checks,
 )
 from tamago_tui.backend.models import Security, ServerSettings
 
@@ -101,3 +104,22 @@ def test_silent_nameserver_is_a_dns_failure(silent_udp):
     assert report.steps[0].status == FAIL
     assert report.category == "dns_failure"
     assert "timed out" in report.steps[0].detail
+
+
+def test_implicit_tls_against_a_plain_text_server_is_a_tls_mismatch(listen, fakes):
+    listener = listen(fakes.imap_without_starttls)  # greets in plain text at once
+    settings = ServerSettings("127.0.0.1", listener.port, Security.SSL, "user")
+    report = collect(run_imap_checks(settings, PASSWORD, timeout=3))
+    failure = report.first_failure
+    assert failure is not None and failure.name == TLS
+    assert failure.category == "tls_mismatch"
+    assert "change the security setting" in failure.detail
+    assert PASSWORD.encode() not in bytes(listener.received)
+
+
+@pytest.mark.parametrize("protocol,run", [("imap", run_imap_checks), ("smtp", run_smtp_checks)])
+@pytest.mark.parametrize("security", list(Security))
+def test_a_run_yields_exactly_the_planned_steps(closed_port, protocol, run, security):
+    settings = ServerSettings("127.0.0.1", closed_port, security, "user")
+    names = [step.name for step in run(settings, None, timeout=2)]
+    assert names == planned_steps(protocol, security)
