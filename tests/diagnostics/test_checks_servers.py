@@ -7,7 +7,7 @@ import ssl
 
 import pytest
 
-from tamago_tui.backend import imap, smtp, tls
+from tamago_tui.backend import imap, smtp
 from tamago_tui.backend.diagnostics import (
     AUTH, CAPABILITIES_TLS, DNS, FAIL, FOLDERS, GREETING, LOGIN, OK, SKIPPED, STARTTLS, TLS, WARN,
     collect, run_imap_checks, run_smtp_checks, send_test_email,

@@ -13,7 +13,7 @@ import ssl
 from .. import tls as tls_mod
 from ..models import Security, ServerSettings
 from ..wire import Conn, Deadline, StepTimeout, WireError, open_tcp, resolve
-from .steps import FAIL, OK, WARN, Session, StepFailed, StepResult
+from .steps import OK, WARN, Session, StepFailed, StepResult
 
 PLAIN_PORTS = {143, 25, 587, 2525}
 IMPLICIT_TLS_PORTS = {993, 465}
@@ -209,5 +209,3 @@ def require_password_safe(settings: ServerSettings, conn: Conn | None) -> None:
         raise StepFailed("refusing to send a password over an unencrypted connection",
                          category="starttls_unavailable")
 
-
-__all__ = ["WireSession", "oauth_blob", "require_password_safe", "FAIL"]

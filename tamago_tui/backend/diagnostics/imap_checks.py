@@ -17,7 +17,7 @@ from ..models import Security, ServerSettings
 from ..wire import Conn, Deadline, StepTimeout, WireError
 from . import steps as S
 from .common import WireSession, oauth_blob, require_password_safe
-from .steps import FAIL, OK, SKIPPED, WARN, Step, StepFailed, StepResult
+from .steps import OK, SKIPPED, WARN, Step, StepFailed, StepResult
 
 MAX_RESPONSE = 4 * 1024 * 1024
 SPECIAL_USE = ("\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash", "\\Important")
@@ -422,5 +422,3 @@ def run_imap_checks(
                           provider=provider, oauth_mechanism=oauth_mechanism)
     return S.drive(session)
 
-
-__all__ = ["run_imap_checks", "ImapSession", "parse_list_line", "astring", "FAIL"]
