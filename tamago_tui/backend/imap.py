@@ -26,6 +26,7 @@ from imapclient import SocketTimeout
 from imapclient.exceptions import CapabilityError, IMAPClientAbortError, IMAPClientError, LoginError
 
 from . import tls as tls_mod
+from .categorize import refine
 from .errors import AuthError, NetworkError, TamagoError
 from .log import register_secret
 from .models import Account, Security, ServerSettings
@@ -47,12 +48,13 @@ class Target:
     settings: ServerSettings
     cafile: str = ""
     oauth_mechanism: str = "XOAUTH2"
+    provider: str = ""
 
     @classmethod
     def of(cls, account_or_settings: Account | ServerSettings, cafile: str = "") -> "Target":
         if isinstance(account_or_settings, Account):
             account = account_or_settings
-            return cls(account.imap, cafile or account.cafile, account.oauth_mechanism)
+            return cls(account.imap, cafile or account.cafile, account.oauth_mechanism, account.provider)
         return cls(account_or_settings, cafile)
 
 
@@ -137,7 +139,11 @@ def _login(client: imapclient.IMAPClient, target: Target, password: str | None, 
         else:
             client.login(username, password or "")
     except LoginError as exc:
-        raise AuthError(f"The server refused the login for {username}: {_server_text(exc)}") from exc
+        text = _server_text(exc)
+        settings = target.settings
+        category = refine(text, "invalid_credentials", provider=target.provider, protocol="imap",
+                          port=settings.port, security=settings.security.value)
+        raise AuthError(f"The server refused the login for {username}: {text}", category=category) from exc
 
 
 def cap_literals(client: imapclient.IMAPClient, max_bytes: int) -> None:

@@ -17,16 +17,17 @@ import ssl
 import aiosmtplib
 
 from . import tls as tls_mod
+from .categorize import refine
 from .errors import AuthError, NetworkError, TamagoError
 from .log import register_secret
 from .models import Account, Security, ServerSettings
 
 
-def _target(account_or_settings: Account | ServerSettings, cafile: str) -> tuple[ServerSettings, str, str]:
+def _target(account_or_settings: Account | ServerSettings, cafile: str) -> tuple[ServerSettings, str, str, str]:
     if isinstance(account_or_settings, Account):
         account = account_or_settings
-        return account.smtp, cafile or account.cafile, account.oauth_mechanism
-    return account_or_settings, cafile, "XOAUTH2"
+        return account.smtp, cafile or account.cafile, account.oauth_mechanism, account.provider
+    return account_or_settings, cafile, "XOAUTH2", ""
 
 
 async def connect(
@@ -39,7 +40,7 @@ async def connect(
     login: bool = True,
 ) -> aiosmtplib.SMTP:
     """Open, secure and (by default) authenticate. The caller owns the client: `await smtp.quit()`."""
-    settings, cafile, oauth_mechanism = _target(account_or_settings, cafile)
+    settings, cafile, oauth_mechanism, provider = _target(account_or_settings, cafile)
     for secret in (password, oauth_token):
         register_secret(secret)
     if login and not (password or oauth_token):
@@ -87,7 +88,7 @@ async def connect(
         root = _root(exc)
         if isinstance(root, ssl.SSLCertVerificationError) and not isinstance(root, tls_mod.PinMismatchError):
             fingerprint = await asyncio.to_thread(_peek_fingerprint, settings)
-        raise translate(exc, settings, fingerprint=fingerprint) from exc
+        raise translate(exc, settings, fingerprint=fingerprint, provider=provider) from exc
 
 
 def _peek_fingerprint(settings: ServerSettings) -> str:
@@ -112,14 +113,17 @@ def _root(exc: BaseException) -> BaseException:
     return exc
 
 
-def translate(exc: BaseException, settings: ServerSettings, *, fingerprint: str = "") -> TamagoError:
+def translate(exc: BaseException, settings: ServerSettings, *, fingerprint: str = "", provider: str = "") -> TamagoError:
     """An aiosmtplib or socket exception as a categorised `TamagoError`.
 
     `fingerprint`: the SHA-256 of an untrusted certificate, read separately, to show for pinning.
     """
     where = f"{settings.host}:{settings.port}"
     if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
-        return AuthError(f"The server refused the login for {settings.username}: {exc.code} {exc.message}")
+        text = f"{exc.code} {exc.message}"
+        category = refine(text, "invalid_credentials", provider=provider, protocol="smtp", port=settings.port,
+                          security=settings.security.value)
+        return AuthError(f"The server refused the login for {settings.username}: {text}", category=category)
     root = _root(exc)
     if isinstance(root, tls_mod.PinMismatchError):
         return NetworkError(f"{where}: {root}", category="certificate_invalid")

@@ -14,6 +14,7 @@ import ssl
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Mapping
 
+from ..categorize import refine
 from ..errors import TamagoError
 from ..log import redact_secrets
 from ..wire import Deadline
@@ -106,22 +107,22 @@ class StepFailed(TamagoError):
 def category_for(exc: BaseException, *, protocol: str, port: int, security: str, provider: str = "") -> str:
     """The troubleshooting category of a failure.
 
-    Every failure the checks raise already knows its category (the step it
-    happened in says a lot). Until the shared classifier lands this is the
-    whole mapping; unknown exceptions fall back to a few obvious types.
+    A failure the checks raised already knows its category from the step it
+    happened in; login refusals and unplaced failures are refined from the
+    server's words by the shared classifier (see categorize.py).
     """
-    category = getattr(exc, "category", None)
-    if category and category != "unknown":
-        return category
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return "certificate_invalid"
-    if isinstance(exc, ssl.SSLError):
-        return "tls_mismatch"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection_refused"
-    if isinstance(exc, (TimeoutError,)):
-        return "timeout"
-    return "unknown"
+    category = getattr(exc, "category", None) or "unknown"
+    if category == "unknown":
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return "certificate_invalid"
+        if isinstance(exc, ssl.SSLError):
+            return "tls_mismatch"
+        if isinstance(exc, ConnectionRefusedError):
+            return "connection_refused"
+        if isinstance(exc, TimeoutError):
+            return "timeout"
+    text = getattr(exc, "message", None) or str(exc)
+    return refine(text, category, provider=provider, protocol=protocol, port=port, security=security)
 
 
 def clean(text: str, limit: int = 600) -> str:

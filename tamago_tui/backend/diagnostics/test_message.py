@@ -36,7 +36,7 @@ async def send_test_email_async(account: Account, password: str | None, *, oauth
     try:
         await client.send_message(message, sender=account.email, recipients=[account.email])
     except Exception as exc:
-        raise smtp_mod.translate(exc, account.smtp) from exc
+        raise smtp_mod.translate(exc, account.smtp, provider=account.provider) from exc
     finally:
         try:
             await client.quit()
