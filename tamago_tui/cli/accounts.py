@@ -133,7 +133,7 @@ def run_add(args, services) -> int:
             raise UsageError("A password is needed to test the account: use --password-stdin, "
                              "--password-command, or --no-test to save without testing.")
         report = emit(accounts.check_account(services, account, password, timeout=args.timeout,
-                                             nameserver=nameserver), as_json=args.json)
+                                             nameserver=nameserver), as_json=args.json, provider=account.provider)
         if not report.ok:
             hint("Not saved: the connection test failed. Fix the problem above, or use --no-test.")
             return 1
@@ -160,7 +160,7 @@ def run_test(args, services) -> int:
                           "or give it a password_command.")
     steps = accounts.check_account(services, account, password, smtp_password=smtp_password, only=args.only,
                                    timeout=args.timeout)
-    report = emit(steps, as_json=args.json)
+    report = emit(steps, as_json=args.json, provider=account.provider)
     accounts.record_test(services, account, report)
     return 0 if report.ok else 1
 

@@ -17,7 +17,7 @@ def _say(text: str, stream=None) -> None:
     stream.flush()
 
 
-def emit(steps: Iterable[Step], *, as_json: bool, extra: dict | None = None) -> Report:
+def emit(steps: Iterable[Step], *, as_json: bool, extra: dict | None = None, provider: str = "") -> Report:
     """Consume the checklist; print it live (human) or once at the end (JSON). Return the report."""
     collected: list[Step] = []
     for step in steps:
@@ -31,11 +31,11 @@ def emit(steps: Iterable[Step], *, as_json: bool, extra: dict | None = None) -> 
             data.update(extra)
         print_json(data)
     else:
-        _summary(report)
+        _summary(report, provider)
     return report
 
 
-def _summary(report: Report) -> None:
+def _summary(report: Report, provider: str = "") -> None:
     failure = report.first_failure
     if failure is None:
         _say("Result: all checks passed.")
@@ -44,6 +44,22 @@ def _summary(report: Report) -> None:
     fingerprint = failure.data.get("sha256") if failure.category == "certificate_invalid" else ""
     if fingerprint:
         _say(f"If you trust this certificate, pin it: --{failure.protocol}-pin {fingerprint}")
+    _fix(report.category or "unknown", provider)
+
+
+def _fix(category: str, provider: str) -> None:
+    """The troubleshooting guide for the first failure, so the ticket carries the fix too."""
+    from tamago_tui.backend.errors import TamagoError
+    from tamago_tui.backend.troubleshoot import guide_for
+
+    try:
+        guide = guide_for(category, provider or None)
+    except TamagoError:  # an unknown provider id: the generic guide
+        guide = guide_for(category)
+    _say(f"Fix: {guide.title}")
+    _say(f"  {guide.cause}")
+    for number, step in enumerate(guide.steps, 1):
+        _say(f"  {number}. {step}")
 
 
 def hint(text: str) -> None:

@@ -45,5 +45,5 @@ def run(args, services) -> int:
         nameserver=nameserver,
         provider=ends.provider,
     )
-    report = emit(steps, as_json=args.json)
+    report = emit(steps, as_json=args.json, provider=ends.provider)
     return 0 if report.ok else 1

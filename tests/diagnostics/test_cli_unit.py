@@ -38,7 +38,10 @@ def test_doctor_human_output_is_a_checklist(closed_port):
     lines = done.stdout.splitlines()
     assert lines[0].startswith("[ ok ] IMAP DNS resolution")
     assert lines[1].startswith("[FAIL] IMAP TCP connect") and "connection_refused" in lines[1]
-    assert lines[-1].startswith("Result: IMAP failed at 'TCP connect'")
+    result = next(i for i, line in enumerate(lines) if line.startswith("Result: "))
+    assert lines[result] == "Result: IMAP failed at 'TCP connect' (category: connection_refused)."
+    assert lines[result + 1].startswith("Fix: ")  # the troubleshooting guide follows
+    assert lines[result + 3].startswith("  1. ")
 
 
 def test_doctor_never_sends_or_prints_the_password_without_starttls(listen, fakes, tamago_home):
