@@ -1,13 +1,17 @@
-"""Adding, changing and removing accounts: config, secrets and state together.
+"""Adding, changing, testing and removing accounts: config, secrets and state together.
 
 The config file gets the settings, the secret store gets the passwords, the
 database gets the runtime state. Nothing secret ever reaches config or SQLite.
+The CLI and the accounts screens both go through these functions; the
+connection test itself lives in diagnostics.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Iterable
 
+from .errors import UsageError
 from .models import Account
 from .services import Services
 
@@ -56,3 +60,80 @@ def remove_account(services: Services, account: Account, *, prompt=None) -> None
         finally:
             store.close()
     log.info("removed account %s", account.name)
+
+
+# -- the connection test, for accounts ------------------------------------------
+
+
+def stored_passwords(services: Services, account: Account, *, prompt=None) -> tuple[str | None, str | None]:
+    """(IMAP password, SMTP password) from the secret store or the account's password command."""
+    secrets = secret_store(services, prompt=prompt)
+    return secrets.password_for(account, "imap"), secrets.password_for(account, "smtp")
+
+
+def check_account(services: Services, account: Account, password: str | None, *,
+                  smtp_password: str | None = None, only: str | None = None, timeout: float | None = None,
+                  nameserver: str | None = None):
+    """The connection checklist for `account`, step by step. Records nothing (see record_test)."""
+    from .diagnostics import run_checks
+
+    settings = services.settings
+    return run_checks(
+        account.imap if only in (None, "imap") else None,
+        account.smtp if only in (None, "smtp") else None,
+        password,
+        smtp_password=smtp_password,
+        cafile=account.cafile,
+        timeout=timeout if timeout is not None else settings.timeout,
+        nameserver=nameserver if nameserver is not None else settings.nameserver,
+        provider=account.provider,
+        oauth_mechanism=account.oauth_mechanism if account.auth == "oauth2" else None,
+    )
+
+
+def failure_summary(report) -> str:
+    """'IMAP Login: refused ...' for the accounts list, or '' when the test passed."""
+    failure = report.first_failure
+    return f"{failure.protocol.upper()} {failure.name}: {failure.detail}" if failure else ""
+
+
+def record_test(services: Services, account: Account, report) -> None:
+    """Remember the outcome (status, last error, category) in the local database."""
+    store = services.open_store()
+    try:
+        store.record_test(account.name, account.email, report.ok, failure_summary(report), report.category or "")
+    finally:
+        store.close()
+
+
+def folders_from(steps: Iterable) -> list[tuple[str, tuple[str, ...]]]:
+    """The (name, flags) folder list the IMAP Folders step found, if it ran."""
+    for step in steps:
+        if step.protocol == "imap" and step.data.get("folders"):
+            return list(step.data["folders"])
+    return []
+
+
+def default_folders(provider: str, folders: list[tuple[str, tuple[str, ...]]]) -> tuple[str, ...]:
+    """The provider rules' default selection (Gmail: All Mail...; elsewhere INBOX plus Sent)."""
+    from .providers import default_folders as rules
+
+    return tuple(rules(provider, folders))
+
+
+def ensure_new(services: Services, name: str) -> None:
+    if name in services.config.accounts:
+        raise UsageError(f"An account named {name!r} already exists. Remove it first, or pick another --name.")
+
+
+def pin_certificate(services: Services, account: Account, protocol: str, fingerprint: str) -> Account:
+    """Trust exactly one certificate for one server of one account ('' or '-' removes the pin)."""
+    from .tls import is_valid_fingerprint, normalize_fingerprint
+
+    value = "" if fingerprint.strip() in ("", "-", "none") else normalize_fingerprint(fingerprint)
+    if value and not is_valid_fingerprint(value):
+        raise UsageError(f"{fingerprint!r} is not a SHA-256 fingerprint (64 hex digits).")
+    server = getattr(account, protocol).with_(pinned_sha256=value)
+    account = account.with_(**{protocol: server})
+    services.save_config(services.config.with_account(account))
+    return account

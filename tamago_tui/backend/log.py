@@ -30,12 +30,19 @@ def register_secret(secret: str | None) -> None:
             _secrets.add(secret)
 
 
-def redact(text: str) -> str:
+def redact_secrets(text: str) -> str:
+    """Mask only the registered secrets (no pattern guessing): for protocol text such as
+    "AUTH PLAIN OAUTHBEARER", which the patterns below would mangle."""
     with _lock:
         secrets = sorted(_secrets, key=len, reverse=True)
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
+    return text
+
+
+def redact(text: str) -> str:
+    text = redact_secrets(text)
     text = _ASSIGNMENT.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
     text = _SASL.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
     return text

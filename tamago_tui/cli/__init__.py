@@ -25,6 +25,7 @@ COMMANDS = [
     "show",
     "explain",
     "contacts",
+    "doctor",
 ]
 
 log = logging.getLogger("tamago.cli")

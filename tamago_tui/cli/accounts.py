@@ -1,16 +1,67 @@
-"""`tamago accounts list|add|test|remove` (the accounts issue fills in add/test)."""
+"""`tamago accounts list|add|test|pin|remove`.
+
+`add` tests the connection before saving and refuses to save an account whose
+test failed (unless `--no-test`). `test` runs the same checklist as `tamago
+doctor` with the stored password and records the result. Exit codes: 0
+success, 1 a failed test or a diagnosed error, 2 usage error.
+"""
 
 from __future__ import annotations
 
+from tamago_tui.backend import accounts
+from tamago_tui.backend.errors import SecretError, UsageError
+from tamago_tui.backend.models import Account
+
+from .checklist import emit, hint
 from .output import print_json, print_table
+from .serverargs import add_server_options, check_address, endpoints, read_password
 
 
 def register(sub) -> None:
     parser = sub.add_parser("accounts", help="list, add, test and remove mail accounts")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
     lister = actions.add_parser("list", help="list configured accounts and their status")
     lister.add_argument("--json", action="store_true", help="print JSON")
     lister.set_defaults(func=run_list)
+
+    adder = actions.add_parser(
+        "add",
+        help="test and save a mail account",
+        description="Test the IMAP and SMTP connection, then save the account. A failing test "
+        "prevents saving. The password goes to the secret store, never to the config file.",
+    )
+    adder.add_argument("address", metavar="ADDRESS", help="the email address")
+    add_server_options(adder, password_help="read the password from the first line of stdin")
+    adder.add_argument("--name", help="short name for the account (default: the address)")
+    adder.add_argument("--display-name", default="", help="the name shown on sent mail")
+    adder.add_argument("--provider", help="provider preset id, e.g. gmail (default: suggested from the address)")
+    adder.add_argument("--backfill-days", type=int, default=90, metavar="DAYS",
+                       help="how many days of history to index (default: 90)")
+    adder.add_argument("--folder", action="append", default=[], metavar="FOLDER",
+                       help="a folder to index (repeat; default: chosen from the server's folders)")
+    adder.add_argument("--password-command", metavar="CMD",
+                       help="a command that prints the password (pass, gopass...); stored instead of the password")
+    adder.add_argument("--no-test", action="store_true", help="save without testing the connection first")
+    adder.add_argument("--json", action="store_true", help="print the test result as JSON")
+    adder.set_defaults(func=run_add)
+
+    tester = actions.add_parser("test", help="test a saved account's connection and record the result")
+    tester.add_argument("name", metavar="NAME", help="account name or address")
+    tester.add_argument("--only", choices=["imap", "smtp"], help="check only this protocol")
+    tester.add_argument("--timeout", type=float, metavar="SECONDS", help="deadline for each step")
+    tester.add_argument("--json", action="store_true", help="print the result as JSON")
+    tester.set_defaults(func=run_test)
+
+    pinner = actions.add_parser("pin", help="trust one server certificate by its SHA-256 fingerprint")
+    pinner.add_argument("name", metavar="NAME", help="account name or address")
+    pinner.add_argument("protocol", choices=["imap", "smtp"])
+    pinner.add_argument("fingerprint", metavar="SHA256", help="the fingerprint shown by the test ('-' removes the pin)")
+    pinner.set_defaults(func=run_pin)
+
+    remover = actions.add_parser("remove", help="remove an account, its stored password and its local state")
+    remover.add_argument("name", metavar="NAME", help="account name or address")
+    remover.set_defaults(func=run_remove)
 
 
 def run_list(args, services) -> int:
@@ -28,6 +79,7 @@ def run_list(args, services) -> int:
                 "category": state.get("last_category") or "",
             }
         )
+    store.close()
     if args.json:
         print_json(rows)
     elif not rows:
@@ -37,4 +89,92 @@ def run_list(args, services) -> int:
             [[r["name"], r["email"], r["status"], r["category"]] for r in rows],
             ["NAME", "EMAIL", "STATUS", "CATEGORY"],
         )
+    return 0
+
+
+def run_add(args, services) -> int:
+    address = check_address(args.address)
+    name = (args.name or address).strip()
+    if not name:
+        raise UsageError("--name must not be empty.")
+    if args.backfill_days < 0:
+        raise UsageError("--backfill-days must be 0 or more.")
+    accounts.ensure_new(services, name)
+    nameserver = args.nameserver if args.nameserver is not None else services.settings.nameserver
+    ends = endpoints(args, address, nameserver=nameserver, provider=args.provider)
+    account = Account(
+        name=name,
+        email=address,
+        display_name=args.display_name,
+        provider=ends.provider,
+        imap=ends.imap,
+        smtp=ends.smtp,
+        backfill_days=args.backfill_days,
+        folders=tuple(args.folder),
+        password_command=args.password_command or "",
+        cafile=args.cafile or "",
+    )
+    if args.password_command:
+        if args.password_stdin:
+            raise UsageError("Use either --password-stdin or --password-command, not both.")
+        password = None
+        if not args.no_test:
+            from tamago_tui.backend.secrets import run_command
+
+            password = run_command(args.password_command)
+    else:
+        password = read_password(args, address)
+    if account.imap.username != account.smtp.username:
+        hint(f"Note: SMTP logs in as {account.smtp.username} but the mailbox is {account.imap.username}; "
+             "mail may sync from one identity and be sent from another.")
+    report = None
+    if not args.no_test:
+        if not password:
+            raise UsageError("A password is needed to test the account: use --password-stdin, "
+                             "--password-command, or --no-test to save without testing.")
+        report = emit(accounts.check_account(services, account, password, timeout=args.timeout,
+                                             nameserver=nameserver), as_json=args.json, provider=account.provider)
+        if not report.ok:
+            hint("Not saved: the connection test failed. Fix the problem above, or use --no-test.")
+            return 1
+        if not account.folders:
+            account = account.with_(folders=accounts.default_folders(account.provider,
+                                                                     accounts.folders_from(report.steps)))
+    elif not args.password_command and not password:
+        raise UsageError("No password given: use --password-stdin or --password-command.")
+    stored = None if args.password_command else password
+    accounts.save_account(services, account, stored)
+    if report is not None:
+        accounts.record_test(services, account, report)
+    elif args.json:
+        print_json({"ok": True, "category": None, "steps": []})
+    hint(f"Saved account {account.name} ({account.email}); folders: {', '.join(account.folders) or 'none chosen'}.")
+    return 0
+
+
+def run_test(args, services) -> int:
+    account = services.account(args.name)
+    password, smtp_password = accounts.stored_passwords(services, account)
+    if not password and account.auth != "oauth2":
+        raise SecretError(f"No stored password for {account.name}. Remove and add the account again, "
+                          "or give it a password_command.")
+    steps = accounts.check_account(services, account, password, smtp_password=smtp_password, only=args.only,
+                                   timeout=args.timeout)
+    report = emit(steps, as_json=args.json, provider=account.provider)
+    accounts.record_test(services, account, report)
+    return 0 if report.ok else 1
+
+
+def run_pin(args, services) -> int:
+    account = accounts.pin_certificate(services, services.account(args.name), args.protocol, args.fingerprint)
+    pinned = getattr(account, args.protocol).pinned_sha256
+    print(f"{account.name}: {args.protocol.upper()} certificate "
+          + (f"pinned to SHA-256 {pinned}." if pinned else "pin removed; normal verification applies."))
+    return 0
+
+
+def run_remove(args, services) -> int:
+    account = services.account(args.name)
+    accounts.remove_account(services, account)
+    print(f"Removed account {account.name} ({account.email}), its stored password and its local state.")
     return 0

@@ -1,0 +1,219 @@
+"""Logged-in imapclient connections, safely made. The sync engine's way in.
+
+`connect()` returns an `imapclient.IMAPClient` that is:
+- encrypted as the account says (implicit TLS, or STARTTLS which must be
+  offered: a server without it is an error, never a silent downgrade);
+- verified with `tls.client_context()` (system trust + account CA file, or the
+  pinned certificate);
+- bounded by `SocketTimeout(connect, read)` on every socket operation;
+- logged in, unless `login=False`.
+
+Every failure is translated into a `TamagoError` subclass with a
+troubleshooting category. imapclient connections are not thread-safe: keep one
+per account, used by one worker at a time.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import logging
+import socket
+import ssl
+from dataclasses import dataclass
+
+import imapclient
+from imapclient import SocketTimeout
+from imapclient.exceptions import CapabilityError, IMAPClientAbortError, IMAPClientError, LoginError
+
+from . import tls as tls_mod
+from .categorize import refine
+from .errors import AuthError, NetworkError, TamagoError
+from .log import register_secret
+from .models import Account, Security, ServerSettings
+
+log = logging.getLogger("tamago.imap")
+
+
+class LiteralTooLarge(NetworkError):
+    """The server announced a literal bigger than the configured cap. The connection is closed."""
+
+    category = "unknown"  # not a connection problem: no troubleshooting guide applies
+    title = "Message too large"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Everything needed to reach one IMAP server."""
+
+    settings: ServerSettings
+    cafile: str = ""
+    oauth_mechanism: str = "XOAUTH2"
+    provider: str = ""
+
+    @classmethod
+    def of(cls, account_or_settings: Account | ServerSettings, cafile: str = "") -> "Target":
+        if isinstance(account_or_settings, Account):
+            account = account_or_settings
+            return cls(account.imap, cafile or account.cafile, account.oauth_mechanism, account.provider)
+        return cls(account_or_settings, cafile)
+
+
+def connect(
+    account_or_settings: Account | ServerSettings,
+    password: str | None = None,
+    *,
+    oauth_token: str | None = None,
+    timeout: float = 20.0,
+    read_timeout: float | None = None,
+    cafile: str = "",
+    login: bool = True,
+    max_literal_bytes: int | None = None,
+) -> imapclient.IMAPClient:
+    """Open, secure and (by default) log in. The caller owns the returned client: `logout()` it.
+
+    `password` or `oauth_token` (for `auth = "oauth2"` accounts) is the secret;
+    `timeout` bounds connecting and the greeting, `read_timeout` (default
+    `timeout`) every later read. `max_literal_bytes` refuses larger literals
+    (a message body, say) with `LiteralTooLarge` instead of buffering them.
+    """
+    target = Target.of(account_or_settings, cafile)
+    settings = target.settings
+    for secret in (password, oauth_token):
+        register_secret(secret)
+    if login and not (password or oauth_token):
+        raise AuthError(f"No password for {settings.username or settings.host}.", category="invalid_credentials")
+    context = _context(target)
+    where = f"{settings.host}:{settings.port}"
+    client = None
+    try:
+        client = imapclient.IMAPClient(
+            settings.host,
+            port=settings.port,
+            ssl=settings.security is Security.SSL,
+            ssl_context=context,
+            timeout=SocketTimeout(connect=timeout, read=read_timeout or timeout),
+        )
+        if settings.security is Security.STARTTLS:
+            _starttls(client, context, where)
+        if max_literal_bytes:
+            cap_literals(client, max_literal_bytes)
+        if login:
+            _login(client, target, password, oauth_token)
+        return client
+    except BaseException as exc:
+        if client is not None:
+            _abandon(client)
+        if isinstance(exc, TamagoError) or not isinstance(exc, Exception):
+            raise
+        raise translate(exc, target) from exc
+
+
+def _context(target: Target) -> ssl.SSLContext | None:
+    if target.settings.security is Security.NONE:
+        return None
+    try:
+        return tls_mod.client_context(cafile=target.cafile, pinned_sha256=target.settings.pinned_sha256)
+    except (ValueError, OSError, ssl.SSLError) as exc:
+        raise NetworkError(f"Cannot set up TLS: {exc}", category="tls_mismatch") from exc
+
+
+def _starttls(client: imapclient.IMAPClient, context: ssl.SSLContext | None, where: str) -> None:
+    if not client.has_capability("STARTTLS"):
+        raise NetworkError(
+            f"{where} does not offer STARTTLS, so the connection cannot be encrypted. "
+            "tamago will not continue unencrypted; the password was not sent.",
+            category="starttls_unavailable",
+        )
+    try:
+        client.starttls(context)
+    except (CapabilityError, IMAPClientAbortError) as exc:
+        raise NetworkError(f"{where} refused STARTTLS ({exc}); the password was not sent.",
+                           category="starttls_unavailable") from exc
+
+
+def _login(client: imapclient.IMAPClient, target: Target, password: str | None, oauth_token: str | None) -> None:
+    username = target.settings.username
+    try:
+        if oauth_token:
+            client.oauth2_login(username, oauth_token, mech=target.oauth_mechanism)
+        else:
+            client.login(username, password or "")
+    except LoginError as exc:
+        text = _server_text(exc)
+        settings = target.settings
+        category = refine(text, "invalid_credentials", provider=target.provider, protocol="imap",
+                          port=settings.port, security=settings.security.value)
+        raise AuthError(f"The server refused the login for {username}: {text}", category=category) from exc
+
+
+def cap_literals(client: imapclient.IMAPClient, max_bytes: int) -> None:
+    """Refuse literals over `max_bytes` before reading them.
+
+    imaplib reads every literal through `IMAP4.read(size)`, so wrapping that
+    one method on this connection is enough. After a refusal the connection is
+    mid-response and unusable; the caller must drop it.
+    """
+    imap = client._imap  # imapclient exposes no hook for this
+    original = imap.read
+
+    def read(size: int) -> bytes:
+        if size > max_bytes:
+            try:
+                imap.shutdown()
+            except OSError:
+                pass
+            raise LiteralTooLarge(
+                f"The server wanted to send {size} bytes at once; the limit is {max_bytes}. "
+                "Raise max_literal_mb in the settings to allow it."
+            )
+        return original(size)
+
+    imap.read = read
+
+
+def _server_text(exc: BaseException) -> str:
+    text = str(exc)
+    if text.startswith("b'") or text.startswith('b"'):
+        text = text[2:-1]
+    return text.strip() or type(exc).__name__
+
+
+def translate(exc: BaseException, target: Target) -> TamagoError:
+    """A library or socket exception as a categorised `TamagoError`."""
+    settings = target.settings
+    where = f"{settings.host}:{settings.port}"
+    if isinstance(exc, tls_mod.PinMismatchError):
+        return NetworkError(f"{where}: {exc}", category="certificate_invalid")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        message = f"{where}: the certificate is not trusted ({tls_mod.verification_reason(exc)})"
+        from .diagnostics import peek_certificate  # lazy: diagnostics imports this module's siblings
+
+        cert = peek_certificate(settings, "imap", timeout=5.0)
+        fp = cert.sha256 if cert else ""
+        if fp:
+            message += f". Its SHA-256 fingerprint is {fp}; pin it for this account if you trust this server"
+        error = NetworkError(message, category="certificate_invalid")
+        error.fingerprint = fp  # type: ignore[attr-defined]
+        return error
+    if isinstance(exc, ssl.SSLError):
+        return NetworkError(f"{where}: TLS failed ({exc.reason or exc})", category="tls_mismatch")
+    if isinstance(exc, socket.gaierror):
+        return NetworkError(f"Cannot resolve {settings.host}: {exc.strerror or exc}", category="dns_failure")
+    if isinstance(exc, ConnectionRefusedError):
+        return NetworkError(f"{where} refused the connection", category="connection_refused")
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return NetworkError(f"{where} did not answer in time", category="timeout")
+    if isinstance(exc, IMAPClientAbortError):
+        return NetworkError(f"{where} closed the connection: {_server_text(exc)}", category="server_unavailable")
+    if isinstance(exc, (IMAPClientError, imaplib.IMAP4.error)):
+        return NetworkError(f"{where}: {_server_text(exc)}", category="unknown")
+    if isinstance(exc, OSError):
+        return NetworkError(f"{where}: {exc.strerror or exc}", category="connection_refused")
+    return NetworkError(f"{where}: {type(exc).__name__}: {exc}", category="unknown")
+
+
+def _abandon(client: imapclient.IMAPClient) -> None:
+    try:
+        client.shutdown()
+    except Exception:  # already broken; nothing more to do
+        pass

@@ -1,0 +1,154 @@
+"""Connected, logged-in aiosmtplib clients for sending mail (the outbox's way out).
+
+Security follows the account and never degrades: implicit TLS (port 465
+style), STARTTLS (587 style; a server that does not offer it is an error), or
+none, which the user chose explicitly. TLS uses `tls.client_context()`
+(verified, or the pinned certificate). aiosmtplib's `timeout` bounds
+connecting, the handshake and every reply. Failures become categorised
+`TamagoError`s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+
+import aiosmtplib
+
+from . import tls as tls_mod
+from .categorize import refine
+from .errors import AuthError, NetworkError, TamagoError
+from .log import register_secret
+from .models import Account, Security, ServerSettings
+
+
+def _target(account_or_settings: Account | ServerSettings, cafile: str) -> tuple[ServerSettings, str, str, str]:
+    if isinstance(account_or_settings, Account):
+        account = account_or_settings
+        return account.smtp, cafile or account.cafile, account.oauth_mechanism, account.provider
+    return account_or_settings, cafile, "XOAUTH2", ""
+
+
+async def connect(
+    account_or_settings: Account | ServerSettings,
+    password: str | None = None,
+    *,
+    oauth_token: str | None = None,
+    timeout: float = 20.0,
+    cafile: str = "",
+    login: bool = True,
+) -> aiosmtplib.SMTP:
+    """Open, secure and (by default) authenticate. The caller owns the client: `await smtp.quit()`."""
+    settings, cafile, oauth_mechanism, provider = _target(account_or_settings, cafile)
+    for secret in (password, oauth_token):
+        register_secret(secret)
+    if login and not (password or oauth_token):
+        raise AuthError(f"No password for {settings.username or settings.host}.")
+    context = None
+    if settings.security is not Security.NONE:
+        try:
+            context = tls_mod.client_context(cafile=cafile, pinned_sha256=settings.pinned_sha256)
+        except (ValueError, OSError, ssl.SSLError) as exc:
+            raise NetworkError(f"Cannot set up TLS: {exc}", category="tls_mismatch") from exc
+    smtp = aiosmtplib.SMTP(
+        hostname=settings.host,
+        port=settings.port,
+        timeout=timeout,
+        use_tls=settings.security is Security.SSL,
+        start_tls=False,  # done by hand below, so a missing STARTTLS can never pass silently
+        tls_context=context if settings.security is Security.SSL else None,
+        # An address literal, set properly once connected; avoids socket.getfqdn()'s DNS wait.
+        local_hostname="[127.0.0.1]",
+    )
+    try:
+        await smtp.connect()
+        smtp.local_hostname = _address_literal(smtp.get_transport_info("sockname"))
+        await smtp.ehlo()
+        if settings.security is Security.STARTTLS:
+            if not smtp.supports_extension("starttls"):
+                raise NetworkError(
+                    f"{settings.host}:{settings.port} does not offer STARTTLS, so the connection cannot be "
+                    "encrypted. tamago will not continue unencrypted; the password was not sent.",
+                    category="starttls_unavailable",
+                )
+            await smtp.starttls(tls_context=context, server_hostname=settings.host)
+            await smtp.ehlo()
+        if login:
+            if oauth_token:
+                await smtp.auth_xoauth2(settings.username, oauth_token)
+            else:
+                await smtp.login(settings.username, password or "")
+        return smtp
+    except BaseException as exc:
+        smtp.close()
+        if isinstance(exc, TamagoError) or not isinstance(exc, Exception):
+            raise
+        fingerprint = ""
+        root = _root(exc)
+        if isinstance(root, ssl.SSLCertVerificationError) and not isinstance(root, tls_mod.PinMismatchError):
+            fingerprint = await asyncio.to_thread(_peek_fingerprint, settings)
+        raise translate(exc, settings, fingerprint=fingerprint, provider=provider) from exc
+
+
+def _peek_fingerprint(settings: ServerSettings) -> str:
+    from .diagnostics import peek_certificate  # lazy: diagnostics builds on this package
+
+    cert = peek_certificate(settings, "smtp", timeout=5.0)
+    return cert.sha256 if cert else ""
+
+
+def _address_literal(sockname) -> str:
+    if not sockname:
+        return "[127.0.0.1]"
+    address = sockname[0]
+    return f"[IPv6:{address}]" if ":" in address else f"[{address}]"
+
+
+def _root(exc: BaseException) -> BaseException:
+    seen = set()
+    while exc.__cause__ is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc = exc.__cause__
+    return exc
+
+
+def translate(exc: BaseException, settings: ServerSettings, *, fingerprint: str = "", provider: str = "") -> TamagoError:
+    """An aiosmtplib or socket exception as a categorised `TamagoError`.
+
+    `fingerprint`: the SHA-256 of an untrusted certificate, read separately, to show for pinning.
+    """
+    where = f"{settings.host}:{settings.port}"
+    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+        text = f"{exc.code} {exc.message}"
+        category = refine(text, "invalid_credentials", provider=provider, protocol="smtp", port=settings.port,
+                          security=settings.security.value)
+        return AuthError(f"The server refused the login for {settings.username}: {text}", category=category)
+    root = _root(exc)
+    if isinstance(root, tls_mod.PinMismatchError):
+        return NetworkError(f"{where}: {root}", category="certificate_invalid")
+    if isinstance(root, ssl.SSLCertVerificationError):
+        message = f"{where}: the certificate is not trusted ({tls_mod.verification_reason(root)})"
+        if fingerprint:
+            message += f". Its SHA-256 fingerprint is {fingerprint}; pin it for this account if you trust this server"
+        error = NetworkError(message, category="certificate_invalid")
+        error.fingerprint = fingerprint  # type: ignore[attr-defined]
+        return error
+    if isinstance(root, ssl.SSLError):
+        return NetworkError(f"{where}: TLS failed ({root.reason or root})", category="tls_mismatch")
+    if isinstance(root, socket.gaierror):
+        return NetworkError(f"Cannot resolve {settings.host}: {root.strerror or root}", category="dns_failure")
+    if isinstance(root, ConnectionRefusedError):
+        return NetworkError(f"{where} refused the connection", category="connection_refused")
+    if isinstance(exc, aiosmtplib.SMTPTimeoutError) or isinstance(root, (TimeoutError, asyncio.TimeoutError)):
+        return NetworkError(f"{where} did not answer in time", category="timeout")
+    if isinstance(exc, aiosmtplib.SMTPServerDisconnected):
+        return NetworkError(f"{where} closed the connection: {exc}", category="server_unavailable")
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        category = "server_unavailable" if exc.code in (421, 454) else "unknown"
+        return NetworkError(f"{where}: {exc.code} {exc.message}", category=category)
+    if isinstance(exc, aiosmtplib.SMTPException) and "AUTH" in str(exc).upper():
+        return NetworkError(f"{where}: {exc}", category="smtp_auth_disabled")
+    if isinstance(root, OSError):
+        return NetworkError(f"{where}: {root.strerror or root}", category="connection_refused")
+    return NetworkError(f"{where}: {type(exc).__name__}: {exc}", category="unknown")
