@@ -13,6 +13,7 @@ from dataclasses import replace
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from tamago_tui.widgets.markup import escape
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Checkbox, Footer, Input, Label, Select, SelectionList, Static
 
@@ -49,6 +50,7 @@ class AccountEditor(BaseScreen):
         self.tested: Account | None = None  # the settings that last passed a test
         self.folders: list[tuple[str, tuple[str, ...]]] = []
         self.confirmed_plaintext = False
+        self.last_report = None
 
     # -- layout ------------------------------------------------------------
 
@@ -304,7 +306,7 @@ class AccountEditor(BaseScreen):
         try:
             result = lookup(email, nameserver=self.app.services.settings.nameserver)
         except TamagoError as exc:
-            self.app.call_from_thread(self.status, f"[b]Lookup failed:[/b] {exc}")
+            self.app.call_from_thread(self.status, f"[b]Lookup failed:[/b] {escape(str(exc))}")
             return
         self.app.call_from_thread(self._apply_lookup, result)
 
@@ -333,7 +335,7 @@ class AccountEditor(BaseScreen):
         try:
             account = self.form_account()
         except TamagoError as exc:
-            self.status(f"[b]{exc.title}:[/b] {exc}")
+            self.status(f"[b]{escape(exc.title)}:[/b] {escape(str(exc))}")
             return
         plaintext = Security.NONE in (account.imap.security, account.smtp.security)
         if plaintext and not self.confirmed_plaintext:
@@ -361,7 +363,7 @@ class AccountEditor(BaseScreen):
             try:
                 imap_password = run_command(account.password_command)
             except TamagoError as exc:
-                self.status(f"[b]Password command failed:[/b] {exc}")
+                self.status(f"[b]Password command failed:[/b] {escape(str(exc))}")
                 return
         self.app.push_screen(
             ConnectionTestScreen(account, imap_password, smtp_password), self._test_finished
@@ -371,6 +373,7 @@ class AccountEditor(BaseScreen):
         if result is None:
             return
         account, report = result.account, result.report
+        self.last_report = report
         if report.ok:
             self.tested = account
             folders = result.folders
@@ -392,7 +395,7 @@ class AccountEditor(BaseScreen):
         try:
             account = self.form_account()
         except TamagoError as exc:
-            self.status(f"[b]{exc.title}:[/b] {exc}")
+            self.status(f"[b]{escape(exc.title)}:[/b] {escape(str(exc))}")
             return
         if self.tested is None or not _same_servers(self.tested, account):
             self.status("Test the connection first (ctrl+t): a failing or untested account cannot be saved.")
@@ -406,13 +409,14 @@ class AccountEditor(BaseScreen):
 
     @work(thread=True, exclusive=True, group="save-account", exit_on_error=False)
     def save_account(self, account: Account, imap_password, smtp_password) -> None:
-        from tamago_tui.backend.accounts import save_account
+        from tamago_tui.backend.accounts import record_test, save_account
 
         try:
             save_account(self.app.services, account, imap_password, smtp_password,
                          prompt=self._passphrase_prompt, previous=self.original)
+            record_test(self.app.services, account, self.last_report)
         except TamagoError as exc:
-            self.app.call_from_thread(self.status, f"[b]{exc.title}:[/b] {exc}")
+            self.app.call_from_thread(self.status, f"[b]{escape(exc.title)}:[/b] {escape(str(exc))}")
             return
         self.app.call_from_thread(self._saved, account)
 

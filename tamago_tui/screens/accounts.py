@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from tamago_tui.widgets.markup import escape
 from textual.containers import Vertical
 from textual.widgets import Button, DataTable, Footer, Static
 
@@ -94,7 +95,7 @@ class AccountsScreen(BaseScreen):
             return
         state = self.states.get(account.name, {})
         if state.get("status") == "failing":
-            detail.update(f"[b]{state.get('last_category') or 'error'}[/b]: {state.get('last_error') or ''}")
+            detail.update(f"[b]{state.get('last_category') or 'error'}[/b]: {escape(state.get('last_error') or '')}")
         else:
             detail.update(f"{account.imap.host}:{account.imap.port} ({account.imap.security.label})")
 

@@ -15,6 +15,7 @@ import tempfile
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from tamago_tui.widgets.markup import escape
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input, Label, Select, Static, TextArea
 
@@ -124,7 +125,7 @@ class ComposeScreen(BaseScreen):
         try:
             item = self._queue()
         except TamagoError as exc:
-            self.query_one("#compose-status", Static).update(f"[b]{exc.title}:[/b] {exc}")
+            self.query_one("#compose-status", Static).update(f"[b]{escape(exc.title)}:[/b] {escape(str(exc))}")
             return
         self.notify(f"Saved to the outbox as message {item.id}.")
         self.dismiss_screen()
@@ -133,7 +134,7 @@ class ComposeScreen(BaseScreen):
         try:
             item = self._queue()
         except TamagoError as exc:
-            self.query_one("#compose-status", Static).update(f"[b]{exc.title}:[/b] {exc}")
+            self.query_one("#compose-status", Static).update(f"[b]{escape(exc.title)}:[/b] {escape(str(exc))}")
             return
         self.notify(f"Sending “{item.subject or '(no subject)'}”…")
         deliver_in_background(self.app, item.id)
@@ -168,7 +169,7 @@ class ComposeScreen(BaseScreen):
             with open(path, encoding="utf-8") as handle:
                 body.text = handle.read()
         except OSError as exc:
-            self.notify(f"Could not run {editor}: {exc}", severity="error")
+            self.notify(escape(f"Could not run {editor}: {exc}"), severity="error")
         finally:
             os.unlink(path)
 

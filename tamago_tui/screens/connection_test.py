@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from tamago_tui.widgets.markup import escape
 from textual.widgets import DataTable, Footer, Static
 
 from tamago_tui.backend.models import Account
@@ -109,7 +111,7 @@ class ConnectionTestScreen(BaseScreen[TestResult | None]):
                 return token, token
             return secrets.password_for(account, "imap"), secrets.password_for(account, "smtp")
         except TamagoError as exc:
-            self.app.call_from_thread(self.notify, f"{exc.title}: {exc}", severity="error")
+            self.app.call_from_thread(self.notify, escape(f"{exc.title}: {exc}"), severity="error")
             return None, None
 
     def _ask_passphrase(self, question: str = "Master passphrase for tamago's password store") -> str | None:
@@ -126,16 +128,26 @@ class ConnectionTestScreen(BaseScreen[TestResult | None]):
         self.steps.append(step)
         table = self.query_one(DataTable)
         detail = step.detail if len(step.detail) <= 42 else step.detail[:41] + "…"
-        table.add_row(f"{step.protocol.upper()} {step.name}", MARKS.get(step.status, step.status), detail)
+        table.add_row(f"{step.protocol.upper()} {step.name}", MARKS.get(step.status, step.status),
+                      Text(detail))
         table.move_cursor(row=table.row_count - 1)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if 0 <= event.cursor_row < len(self.steps):
             step = self.steps[event.cursor_row]
-            text = step.detail
+            text = escape(step.detail)
             if step.status == "fail" and step.category:
-                text += f"\nCategory: {step.category}. Press x for the fix."
+                text += f"\n{self._guide_line(step)}Press x for the full fix."
             self.query_one("#test-detail", Static).update(text)
+
+    def _guide_line(self, step) -> str:
+        try:
+            from tamago_tui.backend.troubleshoot import guide_for
+
+            guide = guide_for(step.category, self.account.provider)
+        except Exception:  # the guide is a help, never a new failure
+            return f"Category: {step.category}. "
+        return f"[b]{escape(guide.title)}[/b] ({step.category}). "
 
     def report(self):
         from tamago_tui.backend.diagnostics import collect
@@ -145,15 +157,10 @@ class ConnectionTestScreen(BaseScreen[TestResult | None]):
     def finish(self) -> None:
         self.done = True
         report = self.report()
-        store = self.app.services.open_store()
-        try:
-            if self.account.name in self.app.services.config.accounts:
-                failure = report.first_failure
-                store.record_test(self.account.name, self.account.email, report.ok,
-                                  error=f"{failure.name}: {failure.detail}" if failure else "",
-                                  category=report.category or "")
-        finally:
-            store.close()
+        if self.account.name in self.app.services.config.accounts:
+            from tamago_tui.backend.accounts import record_test
+
+            record_test(self.app.services, self.account, report)
         status = self.query_one("#test-status", Static)
         if report.ok:
             status.update("[green]✓ All checks passed.[/] Press escape to go back.")
@@ -164,21 +171,11 @@ class ConnectionTestScreen(BaseScreen[TestResult | None]):
         if failure.data.get("sha256"):
             hint += ", p pins this certificate"
         status.update(f"[red]✗ {failure.protocol.upper()} {failure.name} failed[/] ({report.category}): {hint}.")
-        try:
-            from tamago_tui.backend.troubleshoot import explain
-
-            guide = explain(failure.detail, provider=self.account.provider, protocol=failure.protocol)
-            self.query_one("#test-detail", Static).update(
-                f"{failure.detail}\n[b]{guide.title}[/b]: {guide.cause}"
-            )
-        except Exception:  # the guide is a help, never a new failure
-            pass
 
     def folders(self) -> list:
-        for step in self.steps:
-            if step.data.get("folders"):
-                return [(name, tuple(flags)) for name, flags in step.data["folders"]]
-        return []
+        from tamago_tui.backend.accounts import folders_from
+
+        return folders_from(self.steps)
 
     def action_close(self) -> None:
         if not self.done:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from tamago_tui.widgets.markup import escape
 from textual.widgets import DataTable, Footer, Static
 
 from tamago_tui.widgets.navbar import NavBar
@@ -80,7 +81,7 @@ class OutboxScreen(BaseScreen):
         if item is None:
             detail.update("The outbox is empty. Messages that fail to send wait here. Press c to compose.")
         elif item.last_error:
-            detail.update(f"[b]{item.last_category or 'error'}[/b]: {item.last_error}")
+            detail.update(f"[b]{item.last_category or 'error'}[/b]: {escape(item.last_error)}")
         else:
             detail.update(f"Created {item.created_at}, {item.attempts} attempt(s).")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -43,7 +44,7 @@ class ErrorModal(ModalScreen[None]):
             with VerticalScroll():
                 if self.context:
                     yield Static(self.context, classes="hint")
-                yield Static(self.message, id="error-message")
+                yield Static(Text(self.message), id="error-message")
                 if self.category and self.category != "unknown":
                     yield Static(f"Category: {self.category}. Press g for the fix.", classes="hint")
             with Horizontal(classes="dialog-buttons"):

@@ -80,3 +80,40 @@ async def test_smtp_identity_mismatch_warns(make_app):
         screen.query_one("#smtp_username", Input).value = "noreply@example.org"
         await pilot.pause()
         assert "differs from the IMAP mailbox" in str(screen.query_one("#editor-notes").render())
+
+
+def test_failed_connection_test_report(snap_compare, make_app):
+    """A failed test: the checklist up to the failing login, the category and the fix."""
+    from tamago_tui.backend.diagnostics import Step
+    from tamago_tui.messages import StepReported
+    from tamago_tui.screens.connection_test import ConnectionTestScreen
+
+    canned = [
+        Step("imap", "DNS resolution", "ok", "imap.gmail.com -> 142.250.1.108"),
+        Step("imap", "TCP connect", "ok", "connected to 142.250.1.108:993 in 21 ms"),
+        Step("imap", "TLS handshake", "ok", "TLSv1.3 TLS_AES_256_GCM_SHA384; verified; CN=imap.gmail.com"),
+        Step("imap", "Greeting", "ok", "* OK Gimap ready for requests"),
+        Step("imap", "Capabilities", "ok", "IMAP4rev1 UNSELECT IDLE NAMESPACE QUOTA ID XLIST"),
+        Step("imap", "STARTTLS", "skipped", "not needed: the connection is TLS from the start"),
+        Step("imap", "Auth mechanisms", "ok", "AUTH=PLAIN AUTH=XOAUTH2"),
+        Step("imap", "Login", "fail",
+             "NO [ALERT] Application-specific password required: "
+             "https://support.google.com/accounts/answer/185833 (Failure)",
+             category="app_password_required"),
+        Step("imap", "Folders", "skipped", "not run: an earlier step failed"),
+    ]
+
+    class Replay(ConnectionTestScreen):
+        def run_checks(self):
+            for step in canned:
+                self.post_message(StepReported(step))
+            self.post_message(StepReported(None))
+
+    account = sample_account("gmail", "jane.doe@gmail.com", provider="gmail")
+
+    async def open_test(pilot):
+        await pilot.app.push_screen(Replay(account, "app-password"))
+        await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=open_test)
