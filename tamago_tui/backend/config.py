@@ -13,9 +13,12 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from .errors import ConfigError
+from .log import register_secret
 from .models import Account, Security, ServerSettings
 
 SECRET_WORDS = ("password", "passwd", "secret", "token")
+# Account keys that name a command, not a secret, despite containing a secret word.
+COMMAND_KEYS = ("password_command", "token_command")
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,9 @@ class Settings:
 class Config:
     settings: Settings = field(default_factory=Settings)
     accounts: dict[str, Account] = field(default_factory=dict)
+    # `[oauth.NAME]` tables as written: overrides of data/oauth.toml (your own
+    # client_id, a tenant) or new authorization servers. See backend/oauth.py.
+    oauth: dict[str, dict] = field(default_factory=dict)
 
     def with_account(self, account: Account) -> "Config":
         accounts = dict(self.accounts)
@@ -64,7 +70,17 @@ def load(path: Path) -> Config:
     accounts = {}
     for name, table in raw.get("accounts", {}).items():
         accounts[name] = account_from_table(name, table)
-    return Config(settings=settings, accounts=accounts)
+    return Config(settings=settings, accounts=accounts, oauth=_oauth_tables(raw.get("oauth", {})))
+
+
+def _oauth_tables(raw) -> dict[str, dict]:
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        raise ConfigError("The [oauth] section of the config file must hold [oauth.NAME] tables.")
+    for table in raw.values():
+        # A Google "installed app" client secret is not confidential (Google says
+        # so), which is why it may live here, but it still never reaches a log.
+        register_secret(str(table.get("client_secret", "")))
+    return {name: dict(table) for name, table in raw.items()}
 
 
 def save(config: Config, path: Path) -> None:
@@ -96,7 +112,7 @@ def _server_from_table(table: dict, default_security: str) -> ServerSettings:
 
 def account_from_table(name: str, table: dict) -> Account:
     for key in table:
-        if any(word in key.lower() for word in SECRET_WORDS) and key != "password_command":
+        if any(word in key.lower() for word in SECRET_WORDS) and key not in COMMAND_KEYS:
             raise ConfigError(
                 f"Account {name!r} has a {key!r} entry in the config file. "
                 "Secrets never go in config: use `tamago accounts add --password-stdin` "
@@ -115,6 +131,8 @@ def account_from_table(name: str, table: dict) -> Account:
             auth=str(table.get("auth", "password")),
             password_command=str(table.get("password_command", "")),
             oauth_mechanism=str(table.get("oauth_mechanism", "XOAUTH2")),
+            oauth_provider=str(table.get("oauth_provider", "")),
+            token_command=str(table.get("token_command", "")),
             cafile=str(table.get("cafile", "")),
             save_sent=table.get("save_sent"),
             auto_cache=bool(table.get("auto_cache", False)),
@@ -137,6 +155,10 @@ def account_to_table(account: Account) -> dict:
         table["password_command"] = account.password_command
     if account.auth == "oauth2":
         table["oauth_mechanism"] = account.oauth_mechanism
+    if account.oauth_provider:
+        table["oauth_provider"] = account.oauth_provider
+    if account.token_command:
+        table["token_command"] = account.token_command
     if account.cafile:
         table["cafile"] = account.cafile
     if account.save_sent is not None:
@@ -184,4 +206,11 @@ def dumps(config: Config) -> str:
             if isinstance(value, dict):
                 lines += ["", f"[accounts.{_key(name)}.{key}]"]
                 lines += [f"{k} = {_value(v)}" for k, v in value.items()]
+    for name, table in config.oauth.items():
+        lines += ["", f"[oauth.{_key(name)}]"]
+        lines += [f"{_key(k)} = {_value(v)}" for k, v in table.items() if not isinstance(v, dict)]
+        for key, value in table.items():
+            if isinstance(value, dict):
+                lines += ["", f"[oauth.{_key(name)}.{_key(key)}]"]
+                lines += [f"{_key(k)} = {_value(v)}" for k, v in value.items()]
     return "\n".join(lines) + "\n"

@@ -54,3 +54,28 @@ class AuthError(NetworkError):
 
 class NotFound(TamagoError):
     title = "Not found"
+
+
+class OAuthError(TamagoError):
+    """An OAuth 2.0 sign-in or token failure.
+
+    `error` is the OAuth error code (`invalid_grant`, `access_denied`, ...) when the
+    server sent one. `needs_sign_in` means retrying cannot help: the stored grant is
+    gone or was refused, and the person must run the sign-in again.
+    """
+
+    title = "OAuth sign-in problem"
+    category = "oauth_misconfigured"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        category: str | None = None,
+        title: str | None = None,
+        error: str = "",
+        needs_sign_in: bool = False,
+    ):
+        super().__init__(message, category=category, title=title)
+        self.error = error
+        self.needs_sign_in = needs_sign_in

@@ -65,6 +65,12 @@ class Account:
     password_command: str = ""
     # SASL mechanism for OAuth accounts: "XOAUTH2" or "OAUTHBEARER".
     oauth_mechanism: str = "XOAUTH2"
+    # OAuth authorization server (a table of data/oauth.toml or config [oauth.NAME]);
+    # empty means "follow the provider preset or the address's domain".
+    oauth_provider: str = ""
+    # A command that prints an OAuth access token (like mutt_oauth2.py or aerc's
+    # token command), for servers tamago cannot sign in to itself.
+    token_command: str = ""
     # A CA bundle to trust in addition to the system store (for private CAs).
     cafile: str = ""
     # Append sent mail to the Sent folder; None means "follow the provider preset".
