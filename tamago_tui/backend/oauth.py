@@ -48,7 +48,8 @@ from .models import Account
 
 log = logging.getLogger("tamago.oauth")
 
-SECRET_KIND = "oauth_refresh_token"
+# The secret store's kind for refresh tokens (secrets.KINDS).
+SECRET_KIND = "oauth-refresh"
 # Refresh this many seconds before the access token expires, so a login that
 # starts just before expiry does not race the clock.
 EXPIRY_SKEW = 60.0
@@ -432,13 +433,13 @@ class TokenSet:
 
 
 class SecretVault(Protocol):
-    """What this module needs from the secret store (keyring or encrypted file)."""
+    """What this module needs from the secret store: secrets.SecretStore fits."""
 
     def get(self, account: str, kind: str) -> str | None: ...
 
-    def set(self, account: str, kind: str, value: str) -> None: ...
+    def set(self, account: str, secret: str, kind: str) -> None: ...
 
-    def delete(self, account: str, kind: str) -> None: ...
+    def delete(self, account: str, kind: str): ...
 
 
 class MemoryVault:
@@ -450,11 +451,11 @@ class MemoryVault:
     def get(self, account: str, kind: str) -> str | None:
         return self.values.get((account, kind))
 
-    def set(self, account: str, kind: str, value: str) -> None:
-        self.values[(account, kind)] = value
+    def set(self, account: str, secret: str, kind: str) -> None:
+        self.values[(account, kind)] = secret
 
-    def delete(self, account: str, kind: str) -> None:
-        self.values.pop((account, kind), None)
+    def delete(self, account: str, kind: str) -> bool:
+        return self.values.pop((account, kind), None) is not None
 
 
 @dataclass(frozen=True)
@@ -609,8 +610,8 @@ class RefreshTokenSource:
             # Entra ID rotates refresh tokens: keep the newest.
             self.vault.set(
                 self.account.name,
-                SECRET_KIND,
                 replace(grant, refresh_token=tokens.refresh_token, scope=tokens.scope or grant.scope).dumps(),
+                SECRET_KIND,
             )
         _cache[self.account.name] = tokens
         return tokens
@@ -726,7 +727,7 @@ class OAuth:
             scope=tokens.scope or provider.scope,
             obtained_at=time.time(),
         )
-        self.vault.set(account.name, SECRET_KIND, grant.dumps())
+        self.vault.set(account.name, grant.dumps(), SECRET_KIND)
         log.info("Signed in %s with %s", account.name, provider.key)
         return True
 
@@ -806,3 +807,14 @@ class OAuth:
                 if status != 200:
                     result["revoke_error"] = str(payload.get("error") or f"HTTP {status}")
         return result
+
+
+def vault_for(services, prompt=None) -> SecretVault:
+    """The services' secret store (keyring, or the encrypted file on a headless machine)."""
+    from .secrets import SecretStore
+
+    return SecretStore.for_services(services, prompt=prompt)
+
+
+def for_services(services, *, prompt=None) -> OAuth:
+    return OAuth(services.config, vault_for(services, prompt), timeout=services.settings.timeout)

@@ -26,6 +26,7 @@ COMMANDS = [
     "explain",
     "contacts",
     "doctor",
+    "oauth",
 ]
 
 log = logging.getLogger("tamago.cli")

@@ -485,3 +485,13 @@ class _Handler(BaseHTTPRequestHandler):
                         device.expires_at = 0
                     return self._json(200, {"ok": True, "state": device.state})
         self._json(404, {"ok": False})
+
+
+TEST_CLIENT_ID = "tamago-test-client"
+
+
+def started(**options) -> OAuthTestServer:
+    """A started server with the public test client registered."""
+    server = OAuthTestServer(**options).start()
+    server.add_client(TEST_CLIENT_ID)
+    return server
