@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import urllib.error
-import urllib.request
 
 import pytest
 
@@ -19,9 +17,9 @@ from tamago_tui.backend import oauth
 from tamago_tui.backend.config import Config
 from tamago_tui.backend.errors import AuthError, ConfigError, NetworkError, OAuthError, UsageError
 from tamago_tui.backend.log import setup as setup_log
-from tamago_tui.backend.models import Account, ServerSettings
 from tamago_tui.backend.oauth_flows import AuthCodeFlow, DeviceCodeFlow, parse_redirect, s256, ssh_forward_hint
-from tests.servers.oauth_server import TEST_CLIENT_ID, started
+from tests.oauth_helpers import browser_redirect, facade, make_account, sign_in_with_device, visit
+from tests.servers.oauth_server import started
 
 
 @pytest.fixture(autouse=True)
@@ -36,60 +34,6 @@ def idp():
     server = started()
     yield server
     server.stop()
-
-
-def make_account(name="alice", email="alice@example.test", **changes) -> Account:
-    account = Account(
-        name=name, email=email,
-        imap=ServerSettings("127.0.0.1", 993, username=email),
-        smtp=ServerSettings("127.0.0.1", 465, username=email),
-        auth="oauth2", oauth_provider="test",
-    )
-    return account.with_(**changes)
-
-
-def facade(idp, vault=None, **table) -> oauth.OAuth:
-    client_id = table.pop("client_id", TEST_CLIENT_ID)
-    return oauth.OAuth(Config(oauth={"test": idp.provider_table(client_id, **table)}),
-                       vault if vault is not None else oauth.MemoryVault(), timeout=5)
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-def browser_redirect(url: str) -> str:
-    """Follow the authorization URL like a browser, up to the loopback redirect."""
-    try:
-        urllib.request.build_opener(NoRedirect, urllib.request.ProxyHandler({})).open(url, timeout=5)
-    except urllib.error.HTTPError as exc:
-        assert exc.code == 302, exc.code
-        return exc.headers["Location"]
-    raise AssertionError("the authorization endpoint did not redirect")
-
-
-def visit(url: str) -> int:
-    try:
-        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url, timeout=5) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-
-
-def sign_in_with_device(idp, o: oauth.OAuth, account: Account) -> oauth.TokenSet:
-    provider = o.provider_for(account)
-    flow = DeviceCodeFlow(provider, timeout=5)
-    auth = flow.start()
-    approved = []
-
-    def person_approves(_interval):
-        if not approved:
-            approved.append(idp.device_action(auth.user_code, "approve", user=account.email))
-
-    tokens = flow.poll(auth, sleep=person_approves)
-    assert o.save_sign_in(account, provider, tokens)
-    return tokens
 
 
 # --------------------------------------------------------------------------- provider data

@@ -78,8 +78,12 @@ class Dovecot:
     hostname = "localhost"  # matches the server certificate, as does 127.0.0.1
 
     def __init__(self, ca: TestCA, *, cert: str = "server", starttls: bool = True,
-                 users: Sequence[MailUser] = DEFAULT_USERS, name: str = "dovecot"):
+                 users: Sequence[MailUser] = DEFAULT_USERS, name: str = "dovecot",
+                 oauth2_introspection_url: str | None = None):
         self.ca = ca
+        # With an RFC 7662 introspection URL, XOAUTH2 and OAUTHBEARER logins are
+        # checked by Dovecot's oauth2 passdb against it (tests/servers/oauth_server.py).
+        self.oauth2_introspection_url = oauth2_introspection_url
         self.cafile: Path = ca.cafile
         self.cert = ca.pair(cert)
         self.tls = starttls
@@ -195,6 +199,12 @@ class Dovecot:
             "ssl_min_protocol = TLSv1.2\n"
             + (f"ssl_dh = <{DH_PARAMS}\n" if DH_PARAMS.exists() else "")
         ) if self.tls else "ssl = no\n"
+        mechanisms, passdbs, password_mechanisms = "plain login", "", ""
+        if self.oauth2_introspection_url:
+            mechanisms = "plain login xoauth2 oauthbearer"
+            passdbs = (f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
+                       f"  args = {self._write_oauth2_args()}\n}}\n")
+            password_mechanisms = "  mechanisms = plain login\n"  # never a token as a password
         imaps = (f"  inet_listener imaps {{\n    address = {HOST}\n"
                  f"    port = {self.ports['imaps']}\n    ssl = yes\n  }}\n") if self.tls else ""
         return f"""# Generated for one test run; see tests/servers/dovecot.py.
@@ -208,12 +218,12 @@ protocols = imap lmtp
 listen = {HOST}
 hostname = localhost
 {ssl_lines}
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 auth_verbose = yes
 auth_failure_delay = 0
-passdb {{
+{passdbs}passdb {{
   driver = passwd-file
-  args = scheme=PLAIN {self.passwd_dir}/%u
+{password_mechanisms}  args = scheme=PLAIN {self.passwd_dir}/%u
 }}
 userdb {{
   driver = passwd-file
@@ -253,6 +263,21 @@ service lmtp {{
   }}
 }}
 """
+
+    def _write_oauth2_args(self) -> Path:
+        """The oauth2 passdb's settings: ask the introspection endpoint about every token."""
+        path = self.root / "dovecot-oauth2.conf.ext"
+        path.write_text(
+            f"introspection_url = {self.oauth2_introspection_url}\n"
+            "introspection_mode = post\n"
+            "force_introspection = yes\n"
+            "username_attribute = username\n"
+            "active_attribute = active\n"
+            "active_value = true\n"
+            "timeout_msecs = 5000\n"
+        )
+        path.chmod(0o644)  # read by the unprivileged auth process
+        return path
 
     # ----- users ----------------------------------------------------------------
     def _register(self, user: MailUser) -> None:

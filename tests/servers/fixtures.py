@@ -127,19 +127,24 @@ def gmail_user(dovecot: Dovecot) -> MailUser:
 
 @pytest.fixture
 def dovecot_factory(request, test_ca: TestCA) -> Iterator[Callable[..., Dovecot]]:
-    """make(cert="server", starttls=True, users=DEFAULT_USERS) -> a started private Dovecot.
+    """make(cert="server", starttls=True, users=DEFAULT_USERS, oauth2_introspection_url=None)
+    -> a started private Dovecot.
 
     cert: a TestCA variant ("server", "wrong_host", "expired", "untrusted", "self_signed");
     starttls=False: `ssl = no`, so ports["imap"] does not offer STARTTLS (and no "imaps").
+    oauth2_introspection_url: also offer XOAUTH2 and OAUTHBEARER, checked by Dovecot's
+    oauth2 passdb against that RFC 7662 endpoint (see tests/servers/oauth_server.py).
     Stopped (SIGKILL to its process group, instant) and removed after the test.
     """
     _require(DOVECOT, DOVEADM)
     started: list[Dovecot] = []
 
     def make(*, cert: str = "server", starttls: bool = True,
-             users: tuple[MailUser, ...] = DEFAULT_USERS) -> Dovecot:
+             users: tuple[MailUser, ...] = DEFAULT_USERS,
+             oauth2_introspection_url: str | None = None) -> Dovecot:
         server = Dovecot(test_ca, cert=cert, starttls=starttls, users=users,
-                         name=f"dovecot-{cert}{'' if starttls else '-plain'}")
+                         name=f"dovecot-{cert}{'' if starttls else '-plain'}",
+                         oauth2_introspection_url=oauth2_introspection_url)
         started.append(server)
         server.start()
         _watch(request, server)
@@ -167,11 +172,14 @@ def smtp_server(request, _smtp_session: SmtpServer, dovecot: Dovecot) -> Iterato
 
 @pytest.fixture
 def smtp_factory(request, test_ca: TestCA, dovecot: Dovecot) -> Iterator[Callable[..., SmtpServer]]:
-    """make(cert="server", dovecot=<shared Dovecot>) -> a started private SMTP server."""
+    """make(cert="server", dovecot=<shared Dovecot>, oauth2_introspection_url=None)
+    -> a started private SMTP server (with the URL: AUTH XOAUTH2 and OAUTHBEARER too)."""
     started: list[SmtpServer] = []
 
-    def make(*, cert: str = "server", dovecot: Dovecot | None = dovecot) -> SmtpServer:
-        server = SmtpServer(test_ca, dovecot, cert=cert, name=f"smtp-{cert}")
+    def make(*, cert: str = "server", dovecot: Dovecot | None = dovecot,
+             oauth2_introspection_url: str | None = None) -> SmtpServer:
+        server = SmtpServer(test_ca, dovecot, cert=cert, name=f"smtp-{cert}",
+                            oauth2_introspection_url=oauth2_introspection_url)
         started.append(server)
         server.start()
         _watch(request, server)

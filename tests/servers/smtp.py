@@ -53,8 +53,11 @@ class SmtpServer:
     hostname = "localhost"
 
     def __init__(self, ca: TestCA, dovecot: Dovecot | None, *, cert: str = "server",
-                 name: str = "smtp"):
+                 name: str = "smtp", oauth2_introspection_url: str | None = None):
         self.ca = ca
+        # With an RFC 7662 introspection URL, AUTH XOAUTH2 and OAUTHBEARER are offered
+        # too, each token checked against it (tests/servers/oauth_server.py).
+        self.oauth2_introspection_url = oauth2_introspection_url
         self.cafile: Path = ca.cafile
         self.dovecot = dovecot
         self.cert = ca.pair(cert)
@@ -89,6 +92,7 @@ class SmtpServer:
             "spool": str(self.spool),
             "control": str(self.control_path),
             "ready": str(self.ready_path),
+            "oauth2_introspection_url": self.oauth2_introspection_url,
         }
         config_path = self.root / "smtp.json"
         config_path.write_text(json.dumps(config, indent=2))

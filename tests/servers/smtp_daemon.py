@@ -17,6 +17,11 @@ Control socket (unix, one JSON object per line, one JSON answer per line):
   {"op": "configure", <option>: <value>, ...}   change options (others keep their value)
   {"op": "reset"}                               options back to defaults, spool emptied
   {"op": "state"}                               current options
+With "oauth2_introspection_url" in the config, AUTH XOAUTH2 and OAUTHBEARER
+(RFC 7628) are offered as well: each bearer token is POSTed to that RFC 7662
+introspection endpoint and must be active for the user named in the message.
+A refused token gets the mechanism's JSON error challenge, then 535 5.7.8.
+
 Options: reject_recipients [addresses -> 550 5.1.1], tempfail [count of next
 transactions answered 451], tempfail_stage ["mail", "rcpt" or "data"],
 drop_after_data [count of next transactions whose connection is dropped after the
@@ -27,6 +32,8 @@ message was delivered and spooled, instead of sending the 250], size_limit
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hmac
 import json
 import logging
@@ -37,7 +44,10 @@ import sys
 import warnings
 from pathlib import Path
 
-from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+import urllib.parse
+import urllib.request
+
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword
 
 DEFAULT_OPTIONS = {
     "reject_recipients": [],
@@ -173,6 +183,72 @@ class Handler:
         os.replace(temporary, stem.with_suffix(".json"))  # the .json appears last, complete
 
 
+class OAuthHandler(Handler):
+    """Handler plus AUTH XOAUTH2 / OAUTHBEARER (aiosmtpd finds `auth_*` methods on the handler)."""
+
+    def __init__(self, *args, introspection_url: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.introspection_url = introspection_url
+
+    def _active_for(self, user: str, token: str) -> bool:
+        data = urllib.parse.urlencode({"token": token}).encode()
+        request = urllib.request.Request(self.introspection_url, data=data)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(request, timeout=5) as response:
+            answer = json.loads(response.read())
+        return answer.get("active") is True and str(answer.get("username", "")).lower() == user.lower()
+
+    async def _message(self, server, args) -> bytes | None:
+        if len(args) > 1:
+            try:
+                return base64.b64decode(args[1], validate=True)
+            except binascii.Error:
+                return None
+        blob = await server.challenge_auth("")
+        return None if blob is MISSING else blob
+
+    async def _check(self, server, mechanism: str, user: str, token: str, error: dict) -> AuthResult:
+        try:
+            ok = bool(user and token) and await asyncio.get_running_loop().run_in_executor(
+                None, self._active_for, user, token)
+        except OSError as exc:
+            log.error("introspection failed: %r", exc)
+            return AuthResult(success=False, handled=False, message="454 4.7.0 Temporary authentication failure")
+        if ok:
+            return AuthResult(success=True, auth_data=user.lower())
+        log.info("AUTH %s refused for %r", mechanism, user)
+        # RFC 7628 3.2.2 / Google's XOAUTH2: a JSON error challenge, then the verdict.
+        if await server.challenge_auth(json.dumps(error)) is MISSING:
+            return AuthResult(success=False, handled=True)
+        return AuthResult(success=False, handled=False, message="535 5.7.8 Authentication credentials invalid")
+
+    async def auth_XOAUTH2(self, server, args) -> AuthResult:
+        message = await self._message(server, args)
+        if message is None:
+            return AuthResult(success=False, handled=False, message="501 5.5.2 Can't decode base64")
+        fields = dict(part.split("=", 1) for part in message.decode("utf-8", "replace").split("\x01")
+                      if "=" in part)
+        token = fields.get("auth", "")
+        token = token[7:] if token.lower().startswith("bearer ") else ""
+        return await self._check(server, "XOAUTH2", fields.get("user", ""), token,
+                                 {"status": "401", "schemes": "bearer", "scope": "mail"})
+
+    async def auth_OAUTHBEARER(self, server, args) -> AuthResult:
+        message = await self._message(server, args)
+        if message is None:
+            return AuthResult(success=False, handled=False, message="501 5.5.2 Can't decode base64")
+        gs2, _, rest = message.decode("utf-8", "replace").partition("\x01")
+        user = ""
+        for part in gs2.split(","):
+            if part.startswith("a="):
+                user = part[2:].replace("=2C", ",").replace("=3D", "=")
+        fields = dict(part.split("=", 1) for part in rest.split("\x01") if "=" in part)
+        token = fields.get("auth", "")
+        token = token[7:] if token.lower().startswith("bearer ") else ""
+        return await self._check(server, "OAUTHBEARER", user, token,
+                                 {"status": "invalid_token", "scope": "mail"})
+
+
 def make_authenticator(users: Users):
     def authenticator(server, session, envelope, mechanism, auth_data):
         if not isinstance(auth_data, LoginPassword):
@@ -227,7 +303,11 @@ async def main(config_path: str) -> None:
     spool = Path(config["spool"])
     spool.mkdir(exist_ok=True)
     lmtp = tuple(config["lmtp"]) if config.get("lmtp") else None
-    handler = Handler(options, users, lmtp, spool)
+    if config.get("oauth2_introspection_url"):
+        handler = OAuthHandler(options, users, lmtp, spool,
+                               introspection_url=config["oauth2_introspection_url"])
+    else:
+        handler = Handler(options, users, lmtp, spool)
     authenticator = make_authenticator(users)
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(config["cert"], config["key"])

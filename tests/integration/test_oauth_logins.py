@@ -1,0 +1,155 @@
+"""Real XOAUTH2 and OAUTHBEARER logins: Dovecot's oauth2 passdb and the SMTP test server
+check every token against the loopback IdP's introspection endpoint (RFC 7662)."""
+
+from __future__ import annotations
+
+import aiosmtplib
+import pytest
+
+from tamago_tui.backend import oauth, sasl
+from tamago_tui.backend.errors import AuthError, OAuthError
+from tests.oauth_helpers import facade, make_account, sign_in_with_device
+from tests.servers.oauth_server import started
+
+pytestmark = pytest.mark.servers
+
+
+@pytest.fixture(autouse=True)
+def _fresh_token_cache():
+    oauth._cache.clear()
+    yield
+    oauth._cache.clear()
+
+
+@pytest.fixture
+def idp():
+    server = started()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def oauth_dovecot(dovecot_factory, idp):
+    return dovecot_factory(oauth2_introspection_url=idp.introspection_url)
+
+
+@pytest.fixture
+def oauth_smtp(smtp_factory, oauth_dovecot, idp):
+    return smtp_factory(dovecot=oauth_dovecot, oauth2_introspection_url=idp.introspection_url)
+
+
+def imap_login(dovecot, mechanism, user, token):
+    client = dovecot.connect(mode="imaps")
+    try:
+        sasl.imap_login(client, mechanism, user, token, host=dovecot.hostname, port=dovecot.ports["imaps"])
+        return sorted(name for _flags, _sep, name in client.list_folders())
+    finally:
+        client.shutdown()
+
+
+@pytest.mark.parametrize("mechanism", ["XOAUTH2", "OAUTHBEARER"])
+def test_imap_login_with_a_token_from_the_device_flow(oauth_dovecot, idp, mechanism):
+    o = facade(idp)
+    account = make_account(oauth_mechanism=mechanism)
+    sign_in_with_device(idp, o, account)
+    source = o.token_source(account)
+    folders = oauth.call_with_token(
+        source, lambda token: imap_login(oauth_dovecot, mechanism, account.email, token))
+    assert "INBOX" in folders and "Sent" in folders
+    assert idp.calls[("introspect", "")] >= 1  # Dovecot asked the IdP
+
+
+@pytest.mark.parametrize("mechanism", ["XOAUTH2", "OAUTHBEARER"])
+def test_imap_refuses_a_token_for_someone_else_or_an_unknown_token(oauth_dovecot, idp, mechanism):
+    o = facade(idp)
+    tokens = sign_in_with_device(idp, o, make_account())
+    with pytest.raises(AuthError) as err:
+        imap_login(oauth_dovecot, mechanism, "bob@example.test", tokens.access_token)
+    assert "AUTHENTICATIONFAILED" in str(err.value) and err.value.category == "invalid_credentials"
+    assert tokens.access_token not in str(err.value)
+    with pytest.raises(AuthError):
+        imap_login(oauth_dovecot, mechanism, "alice@example.test", "at-made-up")
+
+
+def test_passwords_still_work_next_to_oauth(oauth_dovecot):
+    with oauth_dovecot.connect(oauth_dovecot.alice) as client:
+        assert client.list_folders()
+
+
+def test_expired_access_token_is_refreshed_once_and_the_login_retried(oauth_dovecot, idp):
+    o = facade(idp)
+    account = make_account()
+    sign_in_with_device(idp, o, account)
+    idp.expire_access_tokens()  # the server says expired; tamago's clock does not know yet
+    attempts = []
+
+    def login(token):
+        attempts.append(token)
+        return imap_login(oauth_dovecot, "XOAUTH2", account.email, token)
+
+    assert "INBOX" in oauth.call_with_token(o.token_source(account), login)
+    assert len(attempts) == 2 and idp.token_calls("refresh_token") == 1
+
+
+def test_revoked_grant_means_sign_in_again_not_a_loop(oauth_dovecot, idp):
+    o = facade(idp)
+    account = make_account()
+    sign_in_with_device(idp, o, account)
+    idp.revoke_user(account.email)
+    source = o.token_source(account)
+    for _ in range(3):
+        with pytest.raises(OAuthError) as err:
+            oauth.call_with_token(source, lambda t: imap_login(oauth_dovecot, "XOAUTH2", account.email, t))
+        assert err.value.needs_sign_in
+    assert idp.token_calls("refresh_token") == 1
+
+
+def test_token_command_feeds_a_real_login(oauth_dovecot, idp, tmp_path):
+    token = idp._issue("alice@example.test", "tamago-test-client", "mail")["access_token"]
+    token_file = tmp_path / "token"
+    token_file.write_text(token + "\n")
+    account = make_account(token_command=f"cat {token_file}", oauth_mechanism="OAUTHBEARER")
+    source = oauth.OAuth(facade(idp).config, oauth.MemoryVault()).token_source(account)
+    folders = oauth.call_with_token(
+        source, lambda t: imap_login(oauth_dovecot, account.oauth_mechanism, account.email, t))
+    assert "INBOX" in folders
+    assert idp.token_calls() == 0
+
+
+@pytest.mark.parametrize("mechanism", ["XOAUTH2", "OAUTHBEARER"])
+async def test_smtp_login_and_send(oauth_smtp, oauth_dovecot, idp, test_ca, mechanism):
+    o = facade(idp)
+    account = make_account(oauth_mechanism=mechanism)
+    sign_in_with_device(idp, o, account)
+    idp.expire_access_tokens()  # forces the one retry through SMTP's 334 error challenge
+
+    async def send(token):
+        smtp = aiosmtplib.SMTP(hostname=oauth_smtp.hostname, port=oauth_smtp.ports["smtps"], use_tls=True,
+                               tls_context=test_ca.client_context(), timeout=10)
+        await smtp.connect()
+        try:
+            await sasl.smtp_login(smtp, mechanism, account.email, token,
+                                  host=oauth_smtp.hostname, port=oauth_smtp.ports["smtps"])
+            message = (f"From: {account.email}\r\nTo: bob@example.test\r\n"
+                       f"Subject: sent with {mechanism}\r\n\r\nHello.\r\n").encode()
+            await smtp.sendmail(account.email, ["bob@example.test"], message)
+        finally:
+            await smtp.quit()
+
+    await oauth.acall_with_token(o.token_source(account), send)
+    received = oauth_smtp.wait_for_messages(1)
+    assert received[-1].auth_user == account.email
+    assert f"sent with {mechanism}".encode() in received[-1].data
+    assert idp.token_calls("refresh_token") == 1
+
+
+async def test_smtp_refusal_is_an_auth_error_with_the_servers_reason(oauth_smtp, test_ca):
+    smtp = aiosmtplib.SMTP(hostname=oauth_smtp.hostname, port=oauth_smtp.ports["smtps"], use_tls=True,
+                           tls_context=test_ca.client_context(), timeout=10)
+    await smtp.connect()
+    try:
+        with pytest.raises(AuthError) as err:
+            await sasl.smtp_login(smtp, "OAUTHBEARER", "alice@example.test", "at-made-up")
+    finally:
+        await smtp.quit()
+    assert "535" in str(err.value) and "status=invalid_token" in str(err.value)
