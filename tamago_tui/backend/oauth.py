@@ -2,8 +2,10 @@
 
 The pieces, in the order they are used:
 
-- `ProviderConfig` and `load_providers()`: the authorization servers, as data
-  (data/oauth.toml) merged with the user's `[oauth.NAME]` tables in config.toml.
+- `ProviderConfig` and `load_providers()` (oauth_providers.py): the authorization
+  servers, as data (data/oauth.toml) merged with the user's `[oauth.NAME]` tables.
+- oauth_http.py: requests to the endpoints (https only, loopback excepted) and
+  their errors, classified through the troubleshooting classifier.
 - The sign-in flows live in oauth_flows.py (device code, loopback, paste); they
   return a `TokenSet`, which `OAuth.save_sign_in()` stores.
 - `OAuth.token_source(account)` gives what IMAP and SMTP logins need: an object
@@ -22,29 +24,36 @@ tokens stay in this process's memory. Every token, code and verifier is given to
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 import os
-import re
 import shlex
-import socket
-import ssl
 import subprocess
 import threading
 import time
-import tomllib
-import urllib.error
-import urllib.parse
-import urllib.request
-from dataclasses import dataclass, field, fields, replace
-from importlib import resources
+from dataclasses import dataclass, field, replace
 from typing import Awaitable, Callable, Protocol, TypeVar
 
 from .config import Config
 from .errors import AuthError, ConfigError, NetworkError, OAuthError
 from .log import register_secret
 from .models import Account
+from .oauth_http import (  # noqa: F401 (re-exported: the OAuth API lives here)
+    DEFAULT_TIMEOUT,
+    LOOPBACK_HOSTS,
+    TokenSet,
+    check_endpoint,
+    classify,
+    post_form,
+    token_error,
+)
+from .oauth_providers import (  # noqa: F401 (re-exported)
+    FLOWS,
+    ProviderConfig,
+    builtin_provider_tables,
+    load_providers,
+    provider_for_account,
+)
 
 log = logging.getLogger("tamago.oauth")
 
@@ -53,383 +62,12 @@ SECRET_KIND = "oauth-refresh"
 # Refresh this many seconds before the access token expires, so a login that
 # starts just before expiry does not race the clock.
 EXPIRY_SKEW = 60.0
-DEFAULT_TIMEOUT = 20.0
 MECHANISMS = ("XOAUTH2", "OAUTHBEARER")
-FLOWS = ("device", "loopback", "paste")
-LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 T = TypeVar("T")
 
 
-# --------------------------------------------------------------------------- providers
-
-
-@dataclass(frozen=True)
-class ProviderConfig:
-    """One authorization server. Endpoints may contain `{tenant}`."""
-
-    key: str
-    name: str = ""
-    client_id: str = ""
-    client_secret: str = field(default="", repr=False)
-    authorization_endpoint: str = ""
-    token_endpoint: str = ""
-    device_authorization_endpoint: str = ""
-    revocation_endpoint: str = ""
-    scopes: tuple[str, ...] = ()
-    tenant: str = ""
-    default_flow: str = "loopback"
-    redirect_host: str = "127.0.0.1"
-    auth_params: dict = field(default_factory=dict, compare=False)
-    device_pkce: bool = False
-    presets: tuple[str, ...] = ()
-    domains: tuple[str, ...] = ()
-    register_url: str = ""
-
-    def endpoint(self, which: str) -> str:
-        """An endpoint with `{tenant}` filled in; empty when the server has none."""
-        url = getattr(self, f"{which}_endpoint")
-        return url.replace("{tenant}", urllib.parse.quote(self.tenant or "common", safe=""))
-
-    @property
-    def scope(self) -> str:
-        return " ".join(self.scopes)
-
-    @property
-    def flows(self) -> tuple[str, ...]:
-        """The sign-in flows this server supports, given its endpoints."""
-        out = []
-        if self.device_authorization_endpoint:
-            out.append("device")
-        if self.authorization_endpoint:
-            out += ["loopback", "paste"]
-        return tuple(out)
-
-    def require_client_id(self) -> None:
-        if not self.client_id:
-            raise OAuthError(
-                f"No OAuth client ID is configured for {self.name or self.key}. Register an "
-                f"app ({self.register_url or 'see docs/oauth.md'}) and put its client ID in "
-                f"config.toml under [oauth.{self.key}] as client_id = \"...\". "
-                "docs/oauth.md explains each step.",
-                category="oauth_misconfigured",
-                error="invalid_client",
-            )
-
-    def client_params(self) -> dict[str, str]:
-        params = {"client_id": self.client_id}
-        if self.client_secret:
-            params["client_secret"] = self.client_secret
-        return params
-
-
-_LIST_FIELDS = {"scopes", "presets", "domains"}
-
-
-def _provider_from_table(key: str, table: dict, base: ProviderConfig | None = None) -> ProviderConfig:
-    known = {f.name for f in fields(ProviderConfig)} - {"key"}
-    unknown = set(table) - known - {"base"}
-    if unknown:
-        raise ConfigError(
-            f"[oauth.{key}] has unknown keys: {', '.join(sorted(unknown))}. "
-            f"Known keys: {', '.join(sorted(known))}."
-        )
-    values: dict = {}
-    for name, value in table.items():
-        if name == "base":
-            continue
-        if name in _LIST_FIELDS:
-            if isinstance(value, str):
-                value = value.split()
-            value = tuple(str(v) for v in value)
-        elif name == "auth_params":
-            if not isinstance(value, dict):
-                raise ConfigError(f"[oauth.{key}] auth_params must be a table.")
-            value = {str(k): str(v) for k, v in value.items()}
-        elif name == "device_pkce":
-            value = bool(value)
-        else:
-            value = str(value)
-        values[name] = value
-    if "default_flow" in values and values["default_flow"] not in FLOWS:
-        raise ConfigError(f"[oauth.{key}] default_flow must be one of {', '.join(FLOWS)}.")
-    provider = replace(base, key=key, **values) if base else ProviderConfig(key=key, **values)
-    register_secret(provider.client_secret)
-    return provider
-
-
-def builtin_provider_tables() -> dict[str, dict]:
-    text = resources.files("tamago_tui.data").joinpath("oauth.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)
-
-
-def load_providers(overrides: dict[str, dict] | None = None) -> dict[str, ProviderConfig]:
-    """The built-in servers with the user's `[oauth.NAME]` tables applied on top.
-
-    A table naming a built-in server overrides its keys; a new name defines a new
-    server, starting from `base = "<name>"` when given.
-    """
-    providers = {key: _provider_from_table(key, table) for key, table in builtin_provider_tables().items()}
-    pending = dict(overrides or {})
-    # Resolve tables whose base is defined in this same file after them.
-    for _ in range(len(pending) + 1):
-        progressed = False
-        for key, table in list(pending.items()):
-            base_key = table.get("base") or (key if key in providers else "")
-            if base_key and base_key not in providers:
-                continue
-            providers[key] = _provider_from_table(key, table, providers.get(base_key))
-            del pending[key]
-            progressed = True
-        if not progressed:
-            break
-    if pending:
-        key, table = next(iter(pending.items()))
-        raise ConfigError(f"[oauth.{key}] has base = {table.get('base')!r}, which is not an OAuth server.")
-    return providers
-
-
-def provider_for_account(account: Account, providers: dict[str, ProviderConfig]) -> ProviderConfig:
-    """The authorization server for an account: its own choice, its preset, or its domain."""
-    if account.oauth_provider:
-        try:
-            return providers[account.oauth_provider]
-        except KeyError:
-            raise ConfigError(
-                f"Account {account.name!r} uses oauth_provider = {account.oauth_provider!r}, "
-                f"which is not defined. Known: {', '.join(sorted(providers))}."
-            ) from None
-    for provider in providers.values():
-        if account.provider in provider.presets:
-            return provider
-    domain = account.email.rpartition("@")[2].lower()
-    for provider in providers.values():
-        if domain in provider.domains:
-            return provider
-    raise OAuthError(
-        f"tamago does not know which OAuth server signs in {account.email}. Set "
-        "oauth_provider in the account's config table (google, microsoft or your own "
-        "[oauth.NAME]), or give the account a token_command.",
-        category="oauth_misconfigured",
-    )
-
-
-# --------------------------------------------------------------------------- HTTP
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in LOOPBACK_HOSTS:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_endpoint(url: str) -> str:
-    """Refuse anything but https, except plain http to this machine's loopback."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return url
-    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
-        return url
-    raise OAuthError(
-        f"Refusing OAuth endpoint {url!r}: it must be https:// (plain http is only "
-        "allowed to 127.0.0.1 or ::1).",
-        category="oauth_misconfigured",
-    )
-
-
-_NETWORK_CATEGORIES = (
-    (ssl.SSLCertVerificationError, "certificate_invalid"),
-    (ssl.SSLError, "tls_mismatch"),
-    (ConnectionRefusedError, "connection_refused"),
-    (TimeoutError, "timeout"),
-)
-
-
-def _network_error(url: str, exc: BaseException) -> NetworkError:
-    reason = getattr(exc, "reason", exc)
-    category = "server_unavailable"
-    if isinstance(reason, socket.gaierror):
-        category = "dns_failure"
-    for kind, name in _NETWORK_CATEGORIES:
-        if isinstance(reason, kind):
-            category = name
-            break
-    host = urllib.parse.urlsplit(url).netloc
-    return NetworkError(f"Could not reach the sign-in server {host}: {reason}", category=category)
-
-
-def post_form(url: str, params: dict[str, str], *, timeout: float) -> tuple[int, dict]:
-    """POST a form and return (HTTP status, JSON body). Never raises on HTTP 4xx/5xx."""
-    check_endpoint(url)
-    data = urllib.parse.urlencode(params).encode("ascii")
-    request = urllib.request.Request(
-        url,
-        data=data,
-        headers={
-            "Accept": "application/json",
-            "Content-Type": "application/x-www-form-urlencoded",
-            "User-Agent": "tamago",
-        },
-        method="POST",
-    )
-    handlers: list = [urllib.request.HTTPSHandler(context=ssl.create_default_context())]
-    if _is_loopback(urllib.parse.urlsplit(url).hostname or ""):
-        handlers.append(urllib.request.ProxyHandler({}))  # never send loopback to a proxy
-    opener = urllib.request.build_opener(*handlers)
-    try:
-        with opener.open(request, timeout=timeout) as response:
-            status, body = response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        status, body = exc.code, exc.read()
-    except (urllib.error.URLError, OSError) as exc:
-        raise _network_error(url, exc) from exc
-    try:
-        payload = json.loads(body.decode("utf-8")) if body else {}
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        payload = {}
-    if not isinstance(payload, dict):
-        payload = {}
-    if not payload and status >= 400:
-        payload = {"error": "server_error", "error_description": f"HTTP {status} with no JSON body"}
-    return status, payload
-
-
-# --------------------------------------------------------------------------- errors
-
-# OAuth error codes (RFC 6749 5.2, RFC 8628 3.5) and Entra ID AADSTS codes that
-# need a fix rather than a retry. The troubleshooting classifier has the final
-# say when it knows better; this table is the floor under it.
-_MISCONFIGURED = {
-    "invalid_client", "unauthorized_client", "invalid_scope", "unsupported_grant_type",
-    "invalid_request", "redirect_uri_mismatch", "org_internal", "deleted_client",
-}
-_AADSTS = {
-    # admin consent required / admin must grant permission
-    "65001": "consent_required", "90094": "consent_required", "90095": "consent_required",
-    "65004": "consent_required",
-    # application not found in the tenant; redirect URI mismatch; public client flows
-    # disabled; app not enabled for personal accounts
-    "700016": "oauth_misconfigured", "50011": "oauth_misconfigured",
-    "7000218": "oauth_misconfigured", "70002": "oauth_misconfigured",
-    "700025": "oauth_misconfigured", "50194": "oauth_misconfigured",
-    # the refresh token expired, was revoked, or needs MFA / a password change
-    "70008": "invalid_credentials", "50173": "invalid_credentials",
-    "700082": "invalid_credentials", "50076": "invalid_credentials",
-    "50079": "invalid_credentials", "54005": "invalid_credentials",
-}
-# Errors after which only a new interactive sign-in helps.
-_SIGN_IN_AGAIN = {"invalid_grant", "interaction_required", "consent_required", "login_required"}
-
-
-def _local_category(error: str, description: str) -> str:
-    for code in re.findall(r"AADSTS(\d+)", description):
-        if code in _AADSTS:
-            return _AADSTS[code]
-    if error in ("consent_required", "access_denied"):
-        return "consent_required"
-    if error in _MISCONFIGURED:
-        return "oauth_misconfigured"
-    if error in ("invalid_grant", "interaction_required", "login_required", "expired_token"):
-        return "invalid_credentials"
-    if error in ("temporarily_unavailable", "server_error"):
-        return "server_unavailable"
-    return "unknown"
-
-
-def classify(error: str, description: str = "", *, provider: str = "") -> str:
-    """The troubleshooting category of a token-endpoint or redirect error."""
-    text = f"{error}: {description}".strip(": ")
-    try:
-        from . import troubleshoot  # lands from the troubleshooting branch
-    except ImportError:
-        troubleshoot = None
-    if troubleshoot is not None:
-        try:
-            category = troubleshoot.explain(text, provider=provider or None).category
-        except Exception:  # the classifier must never hide the real error
-            log.debug("troubleshoot.explain failed on an OAuth error", exc_info=True)
-        else:
-            if category and category != "unknown":
-                return category
-    return _local_category(error, description)
-
-
-def token_error(payload: dict, *, provider: ProviderConfig, preset: str = "", doing: str) -> OAuthError:
-    """An `OAuthError` for an error response, classified, with the next step spelled out."""
-    error = str(payload.get("error") or "unknown_error")
-    description = str(payload.get("error_description") or "").strip()
-    # Entra ID puts the request's trace and timestamps after the first line.
-    first_line = description.splitlines()[0].strip() if description else ""
-    category = classify(error, description, provider=preset or provider.key)
-    # Decided from the OAuth error code alone, never from free text, because it
-    # makes a refresh token be thrown away.
-    local = _local_category(error, description)
-    needs_sign_in = error in _SIGN_IN_AGAIN or (
-        local in ("invalid_credentials", "consent_required") and error != "access_denied"
-    )
-    detail = f"{error}: {first_line}" if first_line else error
-    where = provider.name or provider.key
-    if error == "invalid_grant":
-        message = f"{where} no longer accepts the saved sign-in ({detail}). Sign in again."
-    elif category == "consent_required":
-        message = (
-            f"{where} refused {doing}: the app needs permission ({detail}). An administrator "
-            "may have to approve the app for your organisation; then sign in again."
-        )
-    elif category == "oauth_misconfigured":
-        message = (
-            f"{where} refused {doing} because of the app registration ({detail}). Check the "
-            f"client ID and its settings in [oauth.{provider.key}]; see docs/oauth.md."
-        )
-    else:
-        message = f"{where} refused {doing} ({detail})."
-    return OAuthError(message, category=category, error=error, needs_sign_in=needs_sign_in)
-
-
 # --------------------------------------------------------------------------- tokens
-
-
-@dataclass(frozen=True)
-class TokenSet:
-    """A token endpoint's answer. Its repr never shows a token."""
-
-    access_token: str = field(repr=False)
-    expires_at: float  # time.time() seconds
-    refresh_token: str = field(default="", repr=False)
-    scope: str = ""
-    token_type: str = "Bearer"
-
-    @classmethod
-    def from_response(cls, payload: dict, *, now: float, provider: ProviderConfig) -> "TokenSet":
-        access = str(payload.get("access_token") or "")
-        if not access:
-            raise OAuthError(
-                f"{provider.name or provider.key} answered without an access token.",
-                category="server_unavailable",
-            )
-        token_type = str(payload.get("token_type") or "Bearer")
-        if token_type.lower() != "bearer":
-            raise OAuthError(
-                f"{provider.name or provider.key} issued a {token_type!r} token; mail servers need Bearer.",
-                category="oauth_misconfigured",
-            )
-        refresh = str(payload.get("refresh_token") or "")
-        register_secret(access)
-        register_secret(refresh)
-        try:
-            lifetime = float(payload.get("expires_in", 3600))
-        except (TypeError, ValueError):
-            lifetime = 3600.0
-        return cls(
-            access_token=access,
-            expires_at=now + max(lifetime, 0.0),
-            refresh_token=refresh,
-            scope=str(payload.get("scope") or ""),
-            token_type="Bearer",
-        )
 
 
 class SecretVault(Protocol):

@@ -28,7 +28,9 @@ from typing import Callable
 
 from .errors import OAuthError, UsageError
 from .log import register_secret
-from .oauth import DEFAULT_TIMEOUT, ProviderConfig, TokenSet, check_endpoint, post_form, token_error
+from .oauth_http import DEFAULT_TIMEOUT, TokenSet, check_endpoint, post_form, token_error
+from .oauth_providers import ProviderConfig
+
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 

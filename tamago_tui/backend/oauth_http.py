@@ -1,0 +1,241 @@
+"""Talking to OAuth endpoints: https only (loopback excepted), JSON answers, classified errors."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import re
+import socket
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+
+from .errors import NetworkError, OAuthError
+from .log import register_secret
+from .oauth_providers import ProviderConfig
+
+log = logging.getLogger("tamago.oauth")
+
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+DEFAULT_TIMEOUT = 20.0  # seconds for each request to an OAuth endpoint
+
+
+# --------------------------------------------------------------------------- HTTP
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_endpoint(url: str) -> str:
+    """Refuse anything but https, except plain http to this machine's loopback."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+        return url
+    raise OAuthError(
+        f"Refusing OAuth endpoint {url!r}: it must be https:// (plain http is only "
+        "allowed to 127.0.0.1 or ::1).",
+        category="oauth_misconfigured",
+    )
+
+
+_NETWORK_CATEGORIES = (
+    (ssl.SSLCertVerificationError, "certificate_invalid"),
+    (ssl.SSLError, "tls_mismatch"),
+    (ConnectionRefusedError, "connection_refused"),
+    (TimeoutError, "timeout"),
+)
+
+
+def _network_error(url: str, exc: BaseException) -> NetworkError:
+    reason = getattr(exc, "reason", exc)
+    category = "server_unavailable"
+    if isinstance(reason, socket.gaierror):
+        category = "dns_failure"
+    for kind, name in _NETWORK_CATEGORIES:
+        if isinstance(reason, kind):
+            category = name
+            break
+    host = urllib.parse.urlsplit(url).netloc
+    return NetworkError(f"Could not reach the sign-in server {host}: {reason}", category=category)
+
+
+def post_form(url: str, params: dict[str, str], *, timeout: float) -> tuple[int, dict]:
+    """POST a form and return (HTTP status, JSON body). Never raises on HTTP 4xx/5xx."""
+    check_endpoint(url)
+    data = urllib.parse.urlencode(params).encode("ascii")
+    request = urllib.request.Request(
+        url,
+        data=data,
+        headers={
+            "Accept": "application/json",
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": "tamago",
+        },
+        method="POST",
+    )
+    handlers: list = [urllib.request.HTTPSHandler(context=ssl.create_default_context())]
+    if _is_loopback(urllib.parse.urlsplit(url).hostname or ""):
+        handlers.append(urllib.request.ProxyHandler({}))  # never send loopback to a proxy
+    opener = urllib.request.build_opener(*handlers)
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            status, body = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, body = exc.code, exc.read()
+    except (urllib.error.URLError, OSError) as exc:
+        raise _network_error(url, exc) from exc
+    try:
+        payload = json.loads(body.decode("utf-8")) if body else {}
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        payload = {}
+    if not isinstance(payload, dict):
+        payload = {}
+    if not payload and status >= 400:
+        payload = {"error": "server_error", "error_description": f"HTTP {status} with no JSON body"}
+    return status, payload
+
+
+# --------------------------------------------------------------------------- errors
+
+# OAuth error codes (RFC 6749 5.2, RFC 8628 3.5) and Entra ID AADSTS codes that
+# need a fix rather than a retry. The troubleshooting classifier has the final
+# say when it knows better; this table is the floor under it.
+_MISCONFIGURED = {
+    "invalid_client", "unauthorized_client", "invalid_scope", "unsupported_grant_type",
+    "invalid_request", "redirect_uri_mismatch", "org_internal", "deleted_client",
+}
+_AADSTS = {
+    # admin consent required / admin must grant permission
+    "65001": "consent_required", "90094": "consent_required", "90095": "consent_required",
+    "65004": "consent_required",
+    # application not found in the tenant; redirect URI mismatch; public client flows
+    # disabled; app not enabled for personal accounts
+    "700016": "oauth_misconfigured", "50011": "oauth_misconfigured",
+    "7000218": "oauth_misconfigured", "70002": "oauth_misconfigured",
+    "700025": "oauth_misconfigured", "50194": "oauth_misconfigured",
+    # the refresh token expired, was revoked, or needs MFA / a password change
+    "70008": "invalid_credentials", "50173": "invalid_credentials",
+    "700082": "invalid_credentials", "50076": "invalid_credentials",
+    "50079": "invalid_credentials", "54005": "invalid_credentials",
+}
+# Errors after which only a new interactive sign-in helps.
+_SIGN_IN_AGAIN = {"invalid_grant", "interaction_required", "consent_required", "login_required"}
+
+
+def _local_category(error: str, description: str) -> str:
+    for code in re.findall(r"AADSTS(\d+)", description):
+        if code in _AADSTS:
+            return _AADSTS[code]
+    if error in ("consent_required", "access_denied"):
+        return "consent_required"
+    if error in _MISCONFIGURED:
+        return "oauth_misconfigured"
+    if error in ("invalid_grant", "interaction_required", "login_required", "expired_token"):
+        return "invalid_credentials"
+    if error in ("temporarily_unavailable", "server_error"):
+        return "server_unavailable"
+    return "unknown"
+
+
+def classify(error: str, description: str = "", *, provider: str = "") -> str:
+    """The troubleshooting category of a token-endpoint or redirect error."""
+    text = f"{error}: {description}".strip(": ")
+    try:
+        from . import troubleshoot  # lands from the troubleshooting branch
+    except ImportError:
+        troubleshoot = None
+    if troubleshoot is not None:
+        try:
+            category = troubleshoot.explain(text, provider=provider or None).category
+        except Exception:  # the classifier must never hide the real error
+            log.debug("troubleshoot.explain failed on an OAuth error", exc_info=True)
+        else:
+            if category and category != "unknown":
+                return category
+    return _local_category(error, description)
+
+
+def token_error(payload: dict, *, provider: ProviderConfig, preset: str = "", doing: str) -> OAuthError:
+    """An `OAuthError` for an error response, classified, with the next step spelled out."""
+    error = str(payload.get("error") or "unknown_error")
+    description = str(payload.get("error_description") or "").strip()
+    # Entra ID puts the request's trace and timestamps after the first line.
+    first_line = description.splitlines()[0].strip() if description else ""
+    category = classify(error, description, provider=preset or provider.key)
+    # Decided from the OAuth error code alone, never from free text, because it
+    # makes a refresh token be thrown away.
+    local = _local_category(error, description)
+    needs_sign_in = error in _SIGN_IN_AGAIN or (
+        local in ("invalid_credentials", "consent_required") and error != "access_denied"
+    )
+    detail = f"{error}: {first_line}" if first_line else error
+    where = provider.name or provider.key
+    if error == "invalid_grant":
+        message = f"{where} no longer accepts the saved sign-in ({detail}). Sign in again."
+    elif category == "consent_required":
+        message = (
+            f"{where} refused {doing}: the app needs permission ({detail}). An administrator "
+            "may have to approve the app for your organisation; then sign in again."
+        )
+    elif category == "oauth_misconfigured":
+        message = (
+            f"{where} refused {doing} because of the app registration ({detail}). Check the "
+            f"client ID and its settings in [oauth.{provider.key}]; see docs/oauth.md."
+        )
+    else:
+        message = f"{where} refused {doing} ({detail})."
+    return OAuthError(message, category=category, error=error, needs_sign_in=needs_sign_in)
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    """A token endpoint's answer. Its repr never shows a token."""
+
+    access_token: str = field(repr=False)
+    expires_at: float  # time.time() seconds
+    refresh_token: str = field(default="", repr=False)
+    scope: str = ""
+    token_type: str = "Bearer"
+
+    @classmethod
+    def from_response(cls, payload: dict, *, now: float, provider: ProviderConfig) -> "TokenSet":
+        access = str(payload.get("access_token") or "")
+        if not access:
+            raise OAuthError(
+                f"{provider.name or provider.key} answered without an access token.",
+                category="server_unavailable",
+            )
+        token_type = str(payload.get("token_type") or "Bearer")
+        if token_type.lower() != "bearer":
+            raise OAuthError(
+                f"{provider.name or provider.key} issued a {token_type!r} token; mail servers need Bearer.",
+                category="oauth_misconfigured",
+            )
+        refresh = str(payload.get("refresh_token") or "")
+        register_secret(access)
+        register_secret(refresh)
+        try:
+            lifetime = float(payload.get("expires_in", 3600))
+        except (TypeError, ValueError):
+            lifetime = 3600.0
+        return cls(
+            access_token=access,
+            expires_at=now + max(lifetime, 0.0),
+            refresh_token=refresh,
+            scope=str(payload.get("scope") or ""),
+            token_type="Bearer",
+        )
