@@ -27,7 +27,6 @@ import asyncio
 import json
 import logging
 import os
-import shlex
 import subprocess
 import threading
 import time
@@ -277,7 +276,8 @@ class CommandTokenSource:
         env = dict(os.environ, TAMAGO_ACCOUNT=self.account.name, TAMAGO_EMAIL=self.account.email)
         if force_refresh:
             env["TAMAGO_FORCE_REFRESH"] = "1"
-        name = shlex.split(self.command)[0] if self.command.strip() else "(empty)"
+        words = self.command.split()
+        name = os.path.basename(words[0]) if words else "(empty)"
         try:
             result = subprocess.run(
                 ["/bin/sh", "-c", self.command],

@@ -74,7 +74,7 @@ class DeviceAuthorization:
 
 
 class DeviceCodeFlow:
-    def __init__(self, provider: ProviderConfig, *, timeout: float = DEFAULT_TIMEOUT, login_hint: str = ""):
+    def __init__(self, provider: ProviderConfig, *, timeout: float = DEFAULT_TIMEOUT):
         if not provider.device_authorization_endpoint:
             raise OAuthError(
                 f"{provider.name or provider.key} does not offer the device-code flow; "
@@ -84,7 +84,6 @@ class DeviceCodeFlow:
         provider.require_client_id()
         self.provider = provider
         self.timeout = timeout
-        self.login_hint = login_hint
         self.pkce = Pkce.new() if provider.device_pkce else None
 
     def start(self) -> DeviceAuthorization:
@@ -197,6 +196,8 @@ _PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>tamago</title
 class _RedirectCatcher(http.server.BaseHTTPRequestHandler):
     server_version = "tamago"
     sys_version = ""
+    # Browsers open speculative connections and leave them idle: drop them.
+    timeout = 10
 
     def do_GET(self):  # noqa: N802 (http.server's naming)
         server: _OneShotServer = self.server  # type: ignore[assignment]
@@ -205,16 +206,16 @@ class _RedirectCatcher(http.server.BaseHTTPRequestHandler):
         if parts.path != "/" or not ({"code", "error"} & params.keys()):
             self._reply(404, "Not found", "This address only receives the sign-in redirect.")
             return
-        if params.get("state") != server.expected_state:
+        if server.result is not None or params.get("state") != server.expected_state:
             # A stale tab or someone else's link: ignore it and keep waiting.
             self._reply(400, "This sign-in link is out of date",
                         "Use the most recent link that tamago printed.")
             return
-        server.result = params
         if "error" in params:
             self._reply(200, "Sign-in was not completed", "Return to tamago to see why.")
         else:
             self._reply(200, "Signed in", "You can close this tab and return to tamago.")
+        server.result = params  # after the reply, so the page is out before tamago moves on
 
     def _reply(self, status: int, title: str, text: str) -> None:
         body = _PAGE.format(title=html.escape(title), text=html.escape(text)).encode("utf-8")
@@ -229,8 +230,11 @@ class _RedirectCatcher(http.server.BaseHTTPRequestHandler):
         pass  # the request line holds the authorization code: never print it
 
 
-class _OneShotServer(http.server.HTTPServer):
+class _OneShotServer(http.server.ThreadingHTTPServer):
+    """Each connection in its own thread, so an idle one cannot hold up the redirect."""
+
     allow_reuse_address = True
+    daemon_threads = True
 
     def __init__(self, port: int, expected_state: str):
         self.expected_state = expected_state

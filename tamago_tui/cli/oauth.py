@@ -107,7 +107,7 @@ def run_login(args, services) -> int:
     browser = not args.no_browser and can_open_browser()
     timeout = services.settings.timeout
     if flow == "device":
-        device = DeviceCodeFlow(provider, timeout=timeout, login_hint=account.email)
+        device = DeviceCodeFlow(provider, timeout=timeout)
         auth = device.start()
         _say(f"To sign in {account.email} with {provider.name}, open this page on any device:")
         _say(f"    {auth.verification_uri}")

@@ -8,6 +8,7 @@ authorization URL with urllib the way a browser would.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 
 import pytest
@@ -203,7 +204,7 @@ def test_device_flow_sends_pkce_when_configured_and_the_server_checks_it(idp):
 # --------------------------------------------------------------------------- authorization code
 
 
-def test_loopback_flow_catches_the_redirect_and_ignores_stale_links(idp):
+def test_loopback_flow_catches_the_redirect_and_ignores_stale_and_idle_connections(idp):
     provider = facade(idp).provider_for(make_account())
     with AuthCodeFlow(provider, login_hint="bob@example.test", timeout=5) as flow:
         assert flow.redirect_uri == f"http://127.0.0.1:{flow.port}/"
@@ -217,10 +218,13 @@ def test_loopback_flow_catches_the_redirect_and_ignores_stale_links(idp):
             statuses.append(visit(f"{flow.redirect_uri}?code=stolen&state=wrong"))
             statuses.append(visit(location))
 
+        # A browser's speculative connection that never sends a request must not block the rest.
+        idle = socket.create_connection(("127.0.0.1", flow.port), timeout=5)
         thread = threading.Thread(target=browser)
         thread.start()
-        tokens = flow.wait(30)
+        tokens = flow.wait(8)  # below the 10 s idle timeout: only a threaded listener gets there
         thread.join(10)
+        idle.close()
     assert statuses == [404, 400, 200]
     assert idp.introspect(tokens.access_token)["username"] == "bob@example.test"
     assert idp.calls[("token", "authorization_code")] == 1
