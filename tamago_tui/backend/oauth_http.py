@@ -11,8 +11,9 @@ import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from . import troubleshoot
 from .errors import NetworkError, OAuthError
 from .log import register_secret
 from .oauth_providers import ProviderConfig
@@ -110,7 +111,7 @@ def post_form(url: str, params: dict[str, str], *, timeout: float) -> tuple[int,
 
 # OAuth error codes (RFC 6749 5.2, RFC 8628 3.5) and Entra ID AADSTS codes that
 # need a fix rather than a retry. The troubleshooting classifier has the final
-# say when it knows better; this table is the floor under it.
+# say when it is sure; this table is the floor under it (see explain()).
 _MISCONFIGURED = {
     "invalid_client", "unauthorized_client", "invalid_scope", "unsupported_grant_type",
     "invalid_request", "redirect_uri_mismatch", "org_internal", "deleted_client",
@@ -148,31 +149,58 @@ def _local_category(error: str, description: str) -> str:
     return "unknown"
 
 
+# The shared classifier names presets, not authorization servers.
+_PRESET_FOR_SERVER = {"google": "gmail", "microsoft": "office365"}
+# Below this confidence the classifier yields to the OAuth error code's own meaning.
+_TRUST_CLASSIFIER = 0.7
+
+
+def explain(error: str, description: str = "", *, provider: str = ""):
+    """(category, troubleshoot.Explanation) for a token-endpoint or redirect error.
+
+    The text goes through the troubleshooting classifier like every failure the
+    app shows. The RFC 6749 / Entra ID code table above decides when the
+    classifier has no answer, or only a weak one where the code is known.
+    """
+    text = f"{error}: {description}".strip(": ")
+    local = _local_category(error, description)
+    context = troubleshoot.FailureContext(provider=_PRESET_FOR_SERVER.get(provider, provider) or None,
+                                          auth="oauth2")
+    try:
+        explanation = troubleshoot.diagnose(text, context)
+    except Exception:  # the classifier must never hide the real error
+        log.warning("the troubleshooting classifier failed on an OAuth error", exc_info=True)
+        return local, None
+    category = explanation.category
+    if category == "unknown" or (local != "unknown" and category != local
+                                 and explanation.confidence < _TRUST_CLASSIFIER):
+        category = local
+        if category != "unknown":
+            try:
+                guide = troubleshoot.guide_for(category, explanation.provider)
+            except Exception:  # the classifier must never hide the real error
+                guide = None
+            if guide is not None:
+                explanation = replace(explanation, category=category, title=guide.title, cause=guide.cause,
+                                      steps=list(guide.steps), links=list(guide.links))
+    return category, explanation
+
+
 def classify(error: str, description: str = "", *, provider: str = "") -> str:
     """The troubleshooting category of a token-endpoint or redirect error."""
-    text = f"{error}: {description}".strip(": ")
-    try:
-        from . import troubleshoot  # lands from the troubleshooting branch
-    except ImportError:
-        troubleshoot = None
-    if troubleshoot is not None:
-        try:
-            category = troubleshoot.explain(text, provider=provider or None).category
-        except Exception:  # the classifier must never hide the real error
-            log.debug("troubleshoot.explain failed on an OAuth error", exc_info=True)
-        else:
-            if category and category != "unknown":
-                return category
-    return _local_category(error, description)
+    return explain(error, description, provider=provider)[0]
 
 
 def token_error(payload: dict, *, provider: ProviderConfig, preset: str = "", doing: str) -> OAuthError:
-    """An `OAuthError` for an error response, classified, with the next step spelled out."""
+    """An `OAuthError` for an error response, classified, with the next step spelled out.
+
+    `.explanation` carries the troubleshooting guide (as `troubleshoot.to_error` does).
+    """
     error = str(payload.get("error") or "unknown_error")
     description = str(payload.get("error_description") or "").strip()
     # Entra ID puts the request's trace and timestamps after the first line.
     first_line = description.splitlines()[0].strip() if description else ""
-    category = classify(error, description, provider=preset or provider.key)
+    category, explanation = explain(error, description, provider=preset or provider.key)
     # Decided from the OAuth error code alone, never from free text, because it
     # makes a refresh token be thrown away.
     local = _local_category(error, description)
@@ -181,9 +209,7 @@ def token_error(payload: dict, *, provider: ProviderConfig, preset: str = "", do
     )
     detail = f"{error}: {first_line}" if first_line else error
     where = provider.name or provider.key
-    if error == "invalid_grant":
-        message = f"{where} no longer accepts the saved sign-in ({detail}). Sign in again."
-    elif category == "consent_required":
+    if category == "consent_required":
         message = (
             f"{where} refused {doing}: the app needs permission ({detail}). An administrator "
             "may have to approve the app for your organisation; then sign in again."
@@ -193,9 +219,13 @@ def token_error(payload: dict, *, provider: ProviderConfig, preset: str = "", do
             f"{where} refused {doing} because of the app registration ({detail}). Check the "
             f"client ID and its settings in [oauth.{provider.key}]; see docs/oauth.md."
         )
+    elif error == "invalid_grant":
+        message = f"{where} no longer accepts the saved sign-in ({detail}). Sign in again."
     else:
         message = f"{where} refused {doing} ({detail})."
-    return OAuthError(message, category=category, error=error, needs_sign_in=needs_sign_in)
+    failure = OAuthError(message, category=category, error=error, needs_sign_in=needs_sign_in)
+    failure.explanation = explanation  # type: ignore[attr-defined]
+    return failure
 
 
 # --------------------------------------------------------------------------- tokens

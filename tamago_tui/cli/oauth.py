@@ -17,7 +17,7 @@ import sys
 import webbrowser
 
 from tamago_tui.backend import oauth as oauth_mod
-from tamago_tui.backend.errors import UsageError
+from tamago_tui.backend.errors import OAuthError, UsageError
 from tamago_tui.backend.oauth_flows import AuthCodeFlow, DeviceCodeFlow, ssh_forward_hint
 
 from .output import print_json
@@ -93,7 +93,28 @@ def _oauth_account(services, name: str):
     return account
 
 
+def _print_guide(exc: OAuthError) -> None:
+    """The troubleshooting guide that came with the error, on stderr before the error line."""
+    explanation = getattr(exc, "explanation", None)
+    if explanation is None or exc.category == "unknown":
+        return
+    print(f"Fix: {explanation.title}", file=sys.stderr)
+    print(f"  {explanation.cause}", file=sys.stderr)
+    for number, step in enumerate(explanation.steps, 1):
+        print(f"  {number}. {step}", file=sys.stderr)
+    for link in explanation.links:
+        print(f"  {link}", file=sys.stderr)
+
+
 def run_login(args, services) -> int:
+    try:
+        return _login(args, services)
+    except OAuthError as exc:
+        _print_guide(exc)
+        raise
+
+
+def _login(args, services) -> int:
     account = _oauth_account(services, args.account)
     if account.token_command:
         raise UsageError(f"{account.name} gets its tokens from its token_command; there is nothing to sign in.")

@@ -421,9 +421,10 @@ def test_not_signed_in_is_a_sign_in_again_error(idp):
     ("invalid_client", "The OAuth client was not found.", "oauth_misconfigured", False),
     ("invalid_grant", "Token has been expired or revoked.", "invalid_credentials", True),
 ])
-def test_token_endpoint_errors_are_classified(idp, error, description, category, sign_in):
+@pytest.mark.parametrize("preset", ["custom", "office365"])
+def test_token_endpoint_errors_are_classified(idp, error, description, category, sign_in, preset):
     o = facade(idp)
-    account = make_account()
+    account = make_account(provider=preset)
     sign_in_with_device(idp, o, account)
     idp.fail_next("token", error, description, grant_type="refresh_token")
     with pytest.raises(OAuthError) as err:
@@ -431,6 +432,9 @@ def test_token_endpoint_errors_are_classified(idp, error, description, category,
     assert err.value.category == category
     assert err.value.needs_sign_in is sign_in
     assert err.value.error == error
+    # The troubleshooting guide comes along, for the front ends to show.
+    explanation = err.value.explanation
+    assert explanation.category == category and explanation.steps and explanation.title
     # Only a refused grant is thrown away; a misconfigured client keeps it for after the fix.
     assert (oauth.load_grant(o.vault, account.name) is None) is sign_in
 

@@ -147,3 +147,4 @@ def test_sign_in_error_is_classified(home, idp, capsys):
     assert main(["oauth", "login", "alice"]) == 1
     err = capsys.readouterr().err
     assert "consent_required" in err and "AADSTS90094" in err
+    assert "Fix: " in err and "  1. " in err  # the troubleshooting guide
