@@ -66,7 +66,15 @@ def remove_account(services: Services, account: Account, *, prompt=None) -> None
 
 
 def stored_passwords(services: Services, account: Account, *, prompt=None) -> tuple[str | None, str | None]:
-    """(IMAP password, SMTP password) from the secret store or the account's password command."""
+    """(IMAP password, SMTP password) from the secret store or the account's password command.
+
+    For `auth = "oauth2"` both are a current OAuth access token (refreshed as needed).
+    """
+    if account.auth == "oauth2":
+        from . import oauth
+
+        token = oauth.for_services(services, prompt=prompt).token_source(account).access_token()
+        return token, token
     secrets = secret_store(services, prompt=prompt)
     return secrets.password_for(account, "imap"), secrets.password_for(account, "smtp")
 

@@ -25,6 +25,7 @@ import imapclient
 from imapclient import SocketTimeout
 from imapclient.exceptions import CapabilityError, IMAPClientAbortError, IMAPClientError, LoginError
 
+from . import sasl
 from . import tls as tls_mod
 from .categorize import refine
 from .errors import AuthError, NetworkError, TamagoError
@@ -135,7 +136,8 @@ def _login(client: imapclient.IMAPClient, target: Target, password: str | None, 
     username = target.settings.username
     try:
         if oauth_token:
-            client.oauth2_login(username, oauth_token, mech=target.oauth_mechanism)
+            sasl.imap_login(client, target.oauth_mechanism, username, oauth_token, host=target.settings.host,
+                            port=target.settings.port, provider=target.provider)
         else:
             client.login(username, password or "")
     except LoginError as exc:

@@ -310,12 +310,18 @@ class CommandTokenSource:
         return token
 
 
+# Refusals a new token can cure. "IMAP is disabled" or "SMTP AUTH is off" cannot.
+_RETRYABLE = {"invalid_credentials", "unknown"}
+
+
 def call_with_token(source: TokenSource, login: Callable[[str], T]) -> T:
     """Run `login(token)`; after an `AuthError`, refresh once and try once more."""
     token = source.access_token()
     try:
         return login(token)
-    except AuthError:
+    except AuthError as exc:
+        if exc.category not in _RETRYABLE:
+            raise
         log.info("Login refused with a %s token; refreshing once and retrying", source.kind)
         source.invalidate()
     return login(source.access_token(force_refresh=True))
@@ -326,7 +332,9 @@ async def acall_with_token(source: TokenSource, login: Callable[[str], Awaitable
     token = await asyncio.to_thread(source.access_token)
     try:
         return await login(token)
-    except AuthError:
+    except AuthError as exc:
+        if exc.category not in _RETRYABLE:
+            raise
         log.info("Login refused with a %s token; refreshing once and retrying", source.kind)
         source.invalidate()
     token = await asyncio.to_thread(lambda: source.access_token(force_refresh=True))
@@ -352,6 +360,20 @@ class OAuth:
         if account.token_command:
             return CommandTokenSource(account, timeout=self.timeout)
         return RefreshTokenSource(account, self.provider_for(account), self.vault, timeout=self.timeout)
+
+    def connect_imap(self, account: Account, **options):
+        """`imap.connect()` with an access token, refreshed and retried once if refused."""
+        from . import imap
+
+        return call_with_token(self.token_source(account),
+                               lambda token: imap.connect(account, oauth_token=token, **options))
+
+    async def connect_smtp(self, account: Account, **options):
+        """`smtp.connect()` with an access token, refreshed and retried once if refused."""
+        from . import smtp
+
+        return await acall_with_token(self.token_source(account),
+                                      lambda token: smtp.connect(account, oauth_token=token, **options))
 
     def save_sign_in(self, account: Account, provider: ProviderConfig, tokens: TokenSet) -> bool:
         """Store the refresh token and cache the access token. False: no refresh token came."""

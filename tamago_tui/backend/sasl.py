@@ -16,6 +16,7 @@ import base64
 import binascii
 import json
 
+from .categorize import refine
 from .errors import AuthError
 from .log import register_secret
 
@@ -83,17 +84,22 @@ def describe_challenge(challenge: bytes | str) -> str:
     return ", ".join(f"{k}={v}" for k, v in data.items() if k in ("status", "scope", "schemes"))
 
 
-def _refused(protocol: str, mechanism: str, user: str, server_text: str, challenge: str) -> AuthError:
+def _refused(protocol: str, mechanism: str, user: str, server_text: str, challenge: str, *,
+             provider: str = "", port: int = 0) -> AuthError:
     detail = server_text.strip() or "refused"
+    # The server's words may say more than "refused" (IMAP off, SMTP AUTH off...).
+    category = refine(detail, "invalid_credentials", provider=provider, protocol=protocol.lower(),
+                      port=port or None)
     if challenge:
         detail += f" ({challenge})"
     return AuthError(
         f"The {protocol} server refused the OAuth token of {user} with {mechanism}: {detail}",
-        category="invalid_credentials",
+        category=category,
     )
 
 
-def imap_login(client, mechanism: str, user: str, token: str, *, host: str = "", port: int = 0) -> None:
+def imap_login(client, mechanism: str, user: str, token: str, *, host: str = "", port: int = 0,
+               provider: str = "") -> None:
     """AUTHENTICATE XOAUTH2 / OAUTHBEARER on an imapclient.IMAPClient. Raises `AuthError`."""
     from imapclient.exceptions import IMAPClientError
 
@@ -124,10 +130,12 @@ def imap_login(client, mechanism: str, user: str, token: str, *, host: str = "",
         text = str(exc)
         if text.startswith(("b'", 'b"')):
             text = text[2:-1]
-        raise _refused("IMAP", mech, user, text, describe_challenge(seen.get("challenge", b""))) from None
+        raise _refused("IMAP", mech, user, text, describe_challenge(seen.get("challenge", b"")),
+                       provider=provider, port=port) from None
 
 
-async def smtp_login(smtp, mechanism: str, user: str, token: str, *, host: str = "", port: int = 0) -> None:
+async def smtp_login(smtp, mechanism: str, user: str, token: str, *, host: str = "", port: int = 0,
+                     provider: str = "") -> None:
     """AUTH XOAUTH2 / OAUTHBEARER on a connected aiosmtplib.SMTP. Raises `AuthError`.
 
     Sent with `execute_command` rather than aiosmtplib's `auth_xoauth2`, which
@@ -152,4 +160,5 @@ async def smtp_login(smtp, mechanism: str, user: str, token: str, *, host: str =
         reply = base64.b64encode(error_reply(mech))
         response = await smtp.execute_command(reply)
     if response.code != 235:
-        raise _refused("SMTP", mech, user, f"{response.code} {response.message}", challenge)
+        raise _refused("SMTP", mech, user, f"{response.code} {response.message}", challenge,
+                       provider=provider, port=port)

@@ -52,6 +52,15 @@ class Sender:
     def _connector(self, account: Account):
         from .smtp import connect  # the connection layer, with verified TLS and timeouts
 
+        if account.auth == "oauth2":
+            from .oauth import for_services
+
+            tokens = for_services(self.services)
+
+            async def oauth_opener():  # a fresh token, refreshed and retried once if refused
+                return await tokens.connect_smtp(account, timeout=self.services.settings.timeout)
+
+            return oauth_opener
         secret = self._secret(account)
 
         async def opener():

@@ -16,6 +16,7 @@ import ssl
 
 import aiosmtplib
 
+from . import sasl
 from . import tls as tls_mod
 from .categorize import refine
 from .errors import AuthError, NetworkError, TamagoError
@@ -76,7 +77,8 @@ async def connect(
             await smtp.ehlo()
         if login:
             if oauth_token:
-                await smtp.auth_xoauth2(settings.username, oauth_token)
+                await sasl.smtp_login(smtp, oauth_mechanism, settings.username, oauth_token,
+                                      host=settings.host, port=settings.port, provider=provider)
             else:
                 await smtp.login(settings.username, password or "")
         return smtp

@@ -42,6 +42,12 @@ def register(sub) -> None:
                        help="a folder to index (repeat; default: chosen from the server's folders)")
     adder.add_argument("--password-command", metavar="CMD",
                        help="a command that prints the password (pass, gopass...); stored instead of the password")
+    adder.add_argument("--auth", choices=["password", "oauth2"],
+                       help="how to log in (default: password; oauth2 with --token-command)")
+    adder.add_argument("--oauth-mechanism", choices=["XOAUTH2", "OAUTHBEARER"], default="XOAUTH2", type=str.upper,
+                       help="SASL mechanism for --auth oauth2 (default: XOAUTH2)")
+    adder.add_argument("--token-command", metavar="CMD",
+                       help="a command that prints an OAuth access token (like mutt_oauth2.py); implies --auth oauth2")
     adder.add_argument("--no-test", action="store_true", help="save without testing the connection first")
     adder.add_argument("--json", action="store_true", help="print the test result as JSON")
     adder.set_defaults(func=run_add)
@@ -114,6 +120,11 @@ def run_add(args, services) -> int:
         password_command=args.password_command or "",
         cafile=args.cafile or "",
     )
+    auth = args.auth or ("oauth2" if args.token_command else "password")
+    if auth == "oauth2":
+        return _add_oauth(args, services, account, nameserver)
+    if args.token_command:
+        raise UsageError("--token-command needs --auth oauth2.")
     if args.password_command:
         if args.password_stdin:
             raise UsageError("Use either --password-stdin or --password-command, not both.")
@@ -149,6 +160,39 @@ def run_add(args, services) -> int:
     elif args.json:
         print_json({"ok": True, "category": None, "steps": []})
     hint(f"Saved account {account.name} ({account.email}); folders: {', '.join(account.folders) or 'none chosen'}.")
+    return 0
+
+
+def _add_oauth(args, services, account: Account, nameserver: str) -> int:
+    """`add --auth oauth2`: test up to login (or through it with a token command), save, then sign in."""
+    from tamago_tui.backend.oauth import CommandTokenSource
+
+    if args.password_stdin or args.password_command:
+        raise UsageError("OAuth accounts have no password: drop --password-stdin / --password-command.")
+    account = account.with_(auth="oauth2", oauth_mechanism=args.oauth_mechanism,
+                            token_command=args.token_command or "")
+    token = None
+    if args.token_command and not args.no_test:
+        token = CommandTokenSource(account, timeout=services.settings.timeout).access_token()
+    report = None
+    if not args.no_test:
+        # Without a token yet, the checklist stops before login, after checking the mechanism is offered.
+        report = emit(accounts.check_account(services, account, token, timeout=args.timeout, nameserver=nameserver),
+                      as_json=args.json, provider=account.provider)
+        if not report.ok:
+            hint("Not saved: the connection test failed. Fix the problem above, or use --no-test.")
+            return 1
+        if token and not account.folders:
+            account = account.with_(folders=accounts.default_folders(account.provider,
+                                                                     accounts.folders_from(report.steps)))
+    accounts.save_account(services, account)
+    if token and report is not None:
+        accounts.record_test(services, account, report)
+    elif args.json and report is None:
+        print_json({"ok": True, "category": None, "steps": []})
+    hint(f"Saved account {account.name} ({account.email}) with OAuth ({account.oauth_mechanism}).")
+    if not account.token_command:
+        hint(f"Next, sign in: tamago oauth login {account.name}   (then `tamago accounts test {account.name}`)")
     return 0
 
 

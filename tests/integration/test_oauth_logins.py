@@ -3,6 +3,8 @@ check every token against the loopback IdP's introspection endpoint (RFC 7662)."
 
 from __future__ import annotations
 
+import asyncio
+
 import aiosmtplib
 import pytest
 
@@ -153,3 +155,47 @@ async def test_smtp_refusal_is_an_auth_error_with_the_servers_reason(oauth_smtp,
     finally:
         await smtp.quit()
     assert "535" in str(err.value) and "status=invalid_token" in str(err.value)
+
+
+def real_account(dovecot, smtp, test_ca, **changes):
+    from tamago_tui.backend.models import Security, ServerSettings
+
+    return make_account(
+        imap=ServerSettings("localhost", dovecot.ports["imaps"], Security.SSL, username="alice@example.test"),
+        smtp=ServerSettings("localhost", smtp.ports["smtps"], Security.SSL, username="alice@example.test"),
+        cafile=str(test_ca.cafile), **changes)
+
+
+@pytest.mark.parametrize("mechanism", ["XOAUTH2", "OAUTHBEARER"])
+async def test_connection_layer_logs_in_with_a_refreshed_token(oauth_dovecot, oauth_smtp, idp, test_ca, mechanism):
+    o = facade(idp)
+    account = real_account(oauth_dovecot, oauth_smtp, test_ca, oauth_mechanism=mechanism)
+    sign_in_with_device(idp, o, account)
+    idp.expire_access_tokens()
+    client = await asyncio.to_thread(o.connect_imap, account, timeout=10)
+    try:
+        assert await asyncio.to_thread(client.select_folder, "INBOX")
+    finally:
+        await asyncio.to_thread(client.logout)
+    smtp = await o.connect_smtp(account, timeout=10)
+    await smtp.quit()
+    # IMAP was refused once and refreshed; SMTP then used the fresh token at once.
+    assert idp.token_calls("refresh_token") == 1
+
+
+async def test_sender_connects_with_oauth(oauth_dovecot, oauth_smtp, idp, test_ca, services, monkeypatch):
+    from tamago_tui.backend.sending import Sender
+
+    monkeypatch.setenv("TAMAGO_MASTER_PASSWORD", "master-passphrase-for-tests")
+    account = real_account(oauth_dovecot, oauth_smtp, test_ca)
+    services.save_config(facade(idp).config.with_account(account))
+    sign_in_with_device(idp, oauth.for_services(services), account)
+    oauth._cache.clear()  # a new process: only the stored refresh token is left
+    smtp = await Sender(services)._connector(account)()
+    try:
+        await smtp.sendmail(account.email, ["bob@example.test"],
+                            b"From: alice@example.test\r\nTo: bob@example.test\r\nSubject: via OAuth\r\n\r\nHi\r\n")
+    finally:
+        await smtp.quit()
+    assert oauth_smtp.wait_for_messages(1)[-1].auth_user == "alice@example.test"
+    assert idp.token_calls("refresh_token") == 1

@@ -12,6 +12,7 @@ import ssl
 
 from .. import tls as tls_mod
 from ..models import Security, ServerSettings
+from ..sasl import initial_response
 from ..wire import Conn, Deadline, StepTimeout, WireError, open_tcp, resolve
 from .steps import OK, WARN, Session, StepFailed, StepResult
 
@@ -194,10 +195,8 @@ def _hostport(address: str, port: int) -> str:
 
 
 def oauth_blob(mechanism: str, user: str, token: str, host: str, port: int) -> bytes:
-    """The SASL initial response for XOAUTH2 or OAUTHBEARER (RFC 7628)."""
-    if mechanism == "OAUTHBEARER":
-        return f"n,a={user},\x01host={host}\x01port={port}\x01auth=Bearer {token}\x01\x01".encode()
-    return f"user={user}\x01auth=Bearer {token}\x01\x01".encode()
+    """The SASL initial response for XOAUTH2 or OAUTHBEARER (RFC 7628), from sasl.py."""
+    return initial_response(mechanism, user, token, host, port)
 
 
 def require_password_safe(settings: ServerSettings, conn: Conn | None) -> None:
