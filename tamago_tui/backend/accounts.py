@@ -73,7 +73,7 @@ def stored_passwords(services: Services, account: Account, *, prompt=None) -> tu
     if account.auth == "oauth2":
         from . import oauth
 
-        token = oauth.for_services(services, prompt=prompt).token_source(account).access_token()
+        token = oauth.access_token(services, account, oauth.vault_for(services, prompt))
         return token, token
     secrets = secret_store(services, prompt=prompt)
     return secrets.password_for(account, "imap"), secrets.password_for(account, "smtp")

@@ -478,3 +478,12 @@ def vault_for(services, prompt=None) -> SecretVault:
 
 def for_services(services, *, prompt=None) -> OAuth:
     return OAuth(services.config, vault_for(services, prompt), timeout=services.settings.timeout)
+
+
+def access_token(services, account: Account, vault: SecretVault | None = None) -> str:
+    """A current access token for `account` (refreshed when due): for front ends that need one.
+
+    `vault` is the secret store already opened (and unlocked) by the caller, if any.
+    """
+    vault = vault if vault is not None else vault_for(services)
+    return OAuth(services.config, vault, timeout=services.settings.timeout).token_source(account).access_token()

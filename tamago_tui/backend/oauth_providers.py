@@ -7,7 +7,8 @@ import urllib.parse
 from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 
-from .errors import ConfigError, OAuthError
+from . import providers as presets
+from .errors import ConfigError, NotFound, OAuthError
 from .log import register_secret
 from .models import Account
 
@@ -149,6 +150,12 @@ def provider_for_account(account: Account, providers: dict[str, ProviderConfig])
                 f"Account {account.name!r} uses oauth_provider = {account.oauth_provider!r}, "
                 f"which is not defined. Known: {', '.join(sorted(providers))}."
             ) from None
+    try:  # the preset's own word first (providers.toml), then the servers' preset lists
+        named = presets.get(account.provider).oauth_provider
+    except NotFound:
+        named = ""
+    if named in providers:
+        return providers[named]
     for provider in providers.values():
         if account.provider in provider.presets:
             return provider

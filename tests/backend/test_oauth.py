@@ -525,3 +525,16 @@ def test_tokens_never_reach_the_log_or_error_messages(idp, tmp_path):
         assert secret not in text
     assert "Refreshing the OAuth access token of alice" in text
     assert tokens.refresh_token not in repr(tokens) and tokens.access_token not in repr(tokens)
+
+
+def test_access_token_for_front_ends_uses_the_secret_store(idp, services, monkeypatch):
+    monkeypatch.setenv("TAMAGO_MASTER_PASSWORD", "master-passphrase-for-tests")
+    account = make_account()
+    services.save_config(Config(accounts={"alice": account}, oauth=facade(idp).config.oauth))
+    sign_in_with_device(idp, oauth.for_services(services), account)
+    oauth._cache.clear()  # as in a new process
+    token = oauth.access_token(services, account)
+    assert idp.introspect(token)["username"] == "alice@example.test"
+    assert idp.token_calls("refresh_token") == 1
+    assert oauth.access_token(services, account, oauth.vault_for(services)) == token  # cached now
+    assert idp.token_calls("refresh_token") == 1
