@@ -538,3 +538,15 @@ def test_access_token_for_front_ends_uses_the_secret_store(idp, services, monkey
     assert idp.token_calls("refresh_token") == 1
     assert oauth.access_token(services, account, oauth.vault_for(services)) == token  # cached now
     assert idp.token_calls("refresh_token") == 1
+
+
+def test_a_configured_client_secret_never_reaches_the_log(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('[oauth.google]\nclient_id = "123.apps.googleusercontent.com"\n'
+                    'client_secret = "GOCSPX-not-really-secret-42"\n')
+    loaded = config_mod.load(path)
+    logger = setup_log(tmp_path / "tamago.log")
+    logger.info("provider %r", oauth.load_providers(loaded.oauth)["google"].client_params())
+    text = (tmp_path / "tamago.log").read_text()
+    assert "GOCSPX-not-really-secret-42" not in text and "123.apps.googleusercontent.com" in text
+    assert "GOCSPX" not in repr(oauth.load_providers(loaded.oauth)["google"])

@@ -96,6 +96,7 @@ def test_add_sign_in_and_test_an_oauth_account(home, servers, test_ca, idp, caps
     assert logins["smtp"]["status"] == "ok" and mechanism in logins["smtp"]["detail"]
     assert idp.calls[("introspect", "")] >= 2  # Dovecot and the SMTP server both asked
     secrets = [*idp.refresh_tokens, *idp.access_tokens]
+    assert {"config.toml", "tamago.db", "tamago.log", "secrets.enc"} <= {p.name for p in home.iterdir()}
     for path in home.rglob("*"):
         if path.is_file():
             data = path.read_bytes()
