@@ -7,18 +7,22 @@ layout plain: settings first, then one table per account with its `imap` and
 
 from __future__ import annotations
 
-import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from .errors import ConfigError
+from .fsutil import atomic_write
 from .log import register_secret
 from .models import Account, Security, ServerSettings
 
 SECRET_WORDS = ("password", "passwd", "secret", "token")
 # Account keys that name a command, not a secret, despite containing a secret word.
 COMMAND_KEYS = ("password_command", "token_command")
+# Top-level tables whose keys are not checked for secret words: `[oauth.NAME]` holds app
+# registrations (a client_secret there is public by design; oauth.py keeps it out of logs).
+UNCHECKED_TABLES = frozenset({"oauth"})
 
 
 @dataclass(frozen=True)
@@ -58,18 +62,46 @@ class Config:
 
 
 def load(path: Path) -> Config:
-    if not path.exists():
-        return Config()
+    """Read the config file. Every problem is a `ConfigError` naming the file and, where it
+    can be found, the line; a missing file is an empty config."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Config()
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}, line {line}: the config file is not UTF-8 text. Save it as UTF-8.") from exc
+    except OSError as exc:
+        raise ConfigError(f"Cannot read the config file {path}: {exc.strerror or exc}.") from exc
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not valid TOML: {exc}. Fix that line (or move the file aside to start afresh)."
+        ) from exc
+    return _from_document(raw, text, path)
+
+
+def _from_document(raw: dict, text: str, path: Path) -> Config:
+    _refuse_secrets(raw, (), text, path)
     settings_raw = raw.get("settings", {})
-    known = {f.name for f in fields(Settings)}
-    settings = Settings(**{k: v for k, v in settings_raw.items() if k in known})
+    if not isinstance(settings_raw, dict):
+        raise ConfigError(f"{_where(path, text, (), 'settings')}: settings must be a table ([settings]).")
+    settings = _settings_from_table(settings_raw, text, path)
+    accounts_raw = raw.get("accounts", {})
+    if not isinstance(accounts_raw, dict):
+        raise ConfigError(f"{_where(path, text, (), 'accounts')}: accounts must be tables ([accounts.NAME]).")
     accounts = {}
-    for name, table in raw.get("accounts", {}).items():
-        accounts[name] = account_from_table(name, table)
+    for name, table in accounts_raw.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{_where(path, text, ('accounts',), name)}: account {name!r} must be a table "
+                              f"([accounts.{_key(name)}]).")
+        try:
+            accounts[name] = account_from_table(name, table)
+        except _FieldError as exc:
+            raise ConfigError(f"{_where(path, text, ('accounts', name, exc.table), exc.key)}: {exc}") from exc
+        except ConfigError as exc:
+            raise ConfigError(f"{_where(path, text, ('accounts', name), None)}: {exc}") from exc
     return Config(settings=settings, accounts=accounts, oauth=_oauth_tables(raw.get("oauth", {})))
 
 
@@ -83,28 +115,126 @@ def _oauth_tables(raw) -> dict[str, dict]:
     return {name: dict(table) for name, table in raw.items()}
 
 
+def _settings_from_table(table: dict, text: str, path: Path) -> Settings:
+    values = {}
+    for f in fields(Settings):
+        if f.name not in table:
+            continue
+        value, default = table[f.name], f.default
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, (int, float)):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if ok and isinstance(default, int) and not isinstance(default, bool):
+                ok = float(value).is_integer()
+                value = int(value) if ok else value
+            elif ok:
+                value = float(value)
+        else:
+            ok = isinstance(value, type(default))
+        if not ok:
+            kind = {bool: "true or false", int: "a whole number", float: "a number", str: "a quoted string"}.get(
+                type(default), type(default).__name__)
+            raise ConfigError(f"{_where(path, text, ('settings',), f.name)}: {f.name} = {value!r} "
+                              f"must be {kind}.")
+        values[f.name] = value
+    return Settings(**values)
+
+
+def _refuse_secrets(table: dict, trail: tuple[str, ...], text: str, path: Path) -> None:
+    """A password (or token) anywhere in the file is refused, not silently ignored."""
+    for key, value in table.items():
+        lowered = str(key).lower()
+        if not trail and lowered in UNCHECKED_TABLES:
+            continue
+        names_a_setting = trail == ("settings",) and lowered in _SETTING_NAMES
+        names_a_command = lowered.endswith("_command")  # password_command, token_command...
+        if any(word in lowered for word in SECRET_WORDS) and not (names_a_setting or names_a_command):
+            owner = f"Account {trail[1]!r} has" if len(trail) >= 2 and trail[0] == "accounts" else "There is"
+            raise ConfigError(
+                f"{_where(path, text, trail, key)}: {owner} a {key!r} entry in the config file. "
+                "Secrets never go in config: use `tamago accounts add --password-stdin` "
+                "or a password_command instead, and delete that line."
+            )
+        if isinstance(value, dict):
+            _refuse_secrets(value, trail + (str(key),), text, path)
+
+
+_SETTING_NAMES = frozenset(f.name for f in fields(Settings))
+
+
+def _where(path: Path, text: str, trail: tuple[str, ...], key: str | None) -> str:
+    """"PATH, line N" for `key` inside the table `trail` (best effort: "PATH" when not found)."""
+    line = _find_line(text, trail, key)
+    return f"{path}, line {line}" if line else str(path)
+
+
+def _find_line(text: str, trail: tuple[str, ...], key: str | None) -> int | None:
+    lines = text.splitlines()
+    in_table = not trail
+    for number, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            name = tuple(_dotted(stripped.strip("[]")))
+            if key is None and name == trail:
+                return number
+            in_table = name == trail
+            continue
+        if in_table and key is not None and "=" in stripped and _dotted(stripped.split("=", 1)[0]) == [key]:
+            return number
+    if key is not None:  # an inline table or a dotted key: the first line that sets `key` at all
+        setting = re.compile(rf"(^|[\s{{,.\"']){re.escape(key)}[\"']?\s*=")
+        for number, line in enumerate(lines, 1):
+            if setting.search(line):
+                return number
+    return None
+
+
+def _dotted(text: str) -> list[str]:
+    """The parts of a TOML dotted key such as `accounts."a@b.c".imap` (quotes honoured)."""
+    parts, current, quote = [], "", ""
+    for ch in text.strip():
+        if quote:
+            if ch == quote:
+                quote = ""
+            else:
+                current += ch
+        elif ch in "\"'":
+            quote = ch
+        elif ch == ".":
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    parts.append(current.strip())
+    return parts
+
+
 def save(config: Config, path: Path) -> None:
     """Write atomically, so a full disk or a crash never leaves half a config."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = dumps(config)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ConfigError(f"Could not write {path}: {exc.strerror or exc}") from exc
-    os.replace(tmp, path)
+    atomic_write(path, dumps(config), mode=0o600, what=f"the config file {path}", error_class=ConfigError)
 
 
-def _server_from_table(table: dict, default_security: str) -> ServerSettings:
+class _FieldError(ConfigError):
+    """A bad value, with where it sits (`table`, a sub-table of the account, and `key`) for the line number."""
+
+    def __init__(self, message: str, table: str, key: str):
+        super().__init__(message)
+        self.table, self.key = table, key
+
+
+def _server_from_table(table: dict, default_security: str, which: str = "") -> ServerSettings:
+    port = table.get("port", 0)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port < 65536:
+        raise _FieldError(f"{which} port = {port!r} is not a port number (1-65535).", which, "port")
+    security = table.get("security", default_security)
+    if security not in {s.value for s in Security}:
+        choices = ", ".join(s.value for s in Security)
+        raise _FieldError(f"{which} security = {security!r} must be one of {choices}.", which, "security")
     return ServerSettings(
         host=str(table.get("host", "")),
-        port=int(table.get("port", 0)),
-        security=Security(table.get("security", default_security)),
+        port=port,
+        security=Security(security),
         username=str(table.get("username", "")),
         pinned_sha256=str(table.get("pinned_sha256", "")),
     )
@@ -118,14 +248,19 @@ def account_from_table(name: str, table: dict) -> Account:
                 "Secrets never go in config: use `tamago accounts add --password-stdin` "
                 "or a password_command instead."
             )
+    for key in ("imap", "smtp"):
+        if not isinstance(table.get(key, {}), dict):
+            raise ConfigError(f"Account {name!r}: {key} must be a table ([accounts.{_key(name)}.{key}]).")
+    if not isinstance(table.get("folders", []), list):
+        raise ConfigError(f"Account {name!r}: folders must be a list of folder names.")
     try:
         return Account(
             name=name,
             email=str(table["email"]),
             display_name=str(table.get("display_name", "")),
             provider=str(table.get("provider", "custom")),
-            imap=_server_from_table(table.get("imap", {}), "ssl"),
-            smtp=_server_from_table(table.get("smtp", {}), "starttls"),
+            imap=_server_from_table(table.get("imap", {}), "ssl", "imap"),
+            smtp=_server_from_table(table.get("smtp", {}), "starttls", "smtp"),
             backfill_days=int(table.get("backfill_days", 90)),
             folders=tuple(table.get("folders", ())),
             auth=str(table.get("auth", "password")),
@@ -137,7 +272,11 @@ def account_from_table(name: str, table: dict) -> Account:
             save_sent=table.get("save_sent"),
             auto_cache=bool(table.get("auto_cache", False)),
         )
-    except (KeyError, ValueError, TypeError) as exc:
+    except KeyError as exc:
+        raise ConfigError(f"Account {name!r} in the config file has no {exc.args[0]} entry.") from exc
+    except _FieldError as exc:
+        raise _FieldError(f"Account {name!r}: {exc}", exc.table, exc.key) from exc
+    except (ValueError, TypeError) as exc:
         raise ConfigError(f"Account {name!r} in the config file is invalid: {exc}") from exc
 
 

@@ -18,6 +18,7 @@ from . import csvio, vcard
 from .contacts import ContactBook, _append_note, is_valid_address, normalise_address
 from .dedupe import name_key
 from .errors import NotFound, TamagoError, UsageError
+from .fsutil import atomic_write
 from .models import Contact
 from .store import now_iso
 
@@ -180,11 +181,11 @@ def export_file(book: ContactBook, path: str | Path, fmt: str | None = None) -> 
         text = csvio.dumps(contacts, "tamago")
     else:
         text = vcard.dumps(contacts, "3.0" if fmt == "vcard3" else "4.0")
-    target = Path(path)
-    try:
-        # newline="" keeps the CRLF both formats are written with.
-        with open(target, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-    except OSError as exc:
-        raise TamagoError(f"Cannot write {target}: {exc.strerror or exc}", title="Export failed") from exc
+    # All at once (temporary file, then rename): a full disk never leaves half an export
+    # in place of a previous one. The text keeps the CRLF both formats are written with.
+    atomic_write(Path(path), text, mode=0o600, what=str(path), error_class=_ExportError)
     return len(contacts)
+
+
+class _ExportError(TamagoError):
+    title = "Export failed"

@@ -50,12 +50,14 @@ import os
 import signal
 import struct
 import subprocess
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Protocol
 
 from .errors import ConfigError, SecretError, UsageError
+from .fsutil import atomic_write, write_error
 from .log import redact, register_secret
 from .models import Account
 
@@ -64,6 +66,8 @@ KINDS = ("password", "smtp-password", "oauth-refresh", "oauth-access")
 BACKENDS = ("auto", "keyring", "encrypted")
 MASTER_ENV = "TAMAGO_MASTER_PASSWORD"
 COMMAND_TIMEOUT = 15.0
+# Seconds to wait for the system keyring (generous: it may show an unlock prompt).
+KEYRING_TIMEOUT = 60.0
 
 # A prompt for the master passphrase: message -> passphrase (None or "" to give up).
 # Front ends decide how to ask (a modal in the TUI, getpass in the CLI). When a
@@ -170,23 +174,60 @@ def _is_unusable_backend(backend) -> bool:
     return cls.__module__.startswith("keyrings.alt") and "plaintext" in cls.__name__.lower()
 
 
-def keyring_usable(backend=None) -> bool:
-    """True when the keyring can actually keep a secret (not fail/null/plaintext)."""
-    try:
+def keyring_usable(backend=None, *, timeout: float | None = None) -> bool:
+    """True when the keyring can actually keep a secret (not fail/null/plaintext).
+
+    Finding the backend may talk to D-Bus; one that does not answer in time is not usable.
+    """
+    def probe() -> bool:
         import keyring
 
         return not _is_unusable_backend(backend if backend is not None else keyring.get_keyring())
-    except Exception:  # a broken keyring installation is not a usable one
+
+    try:
+        return bool(call_with_timeout(probe, KEYRING_TIMEOUT if timeout is None else timeout, "find a keyring"))
+    except Exception:  # a broken or silent keyring installation is not a usable one
         return False
+
+
+def call_with_timeout(fn: Callable[[], object], timeout: float, what: str):
+    """Run `fn` in a helper thread and stop waiting after `timeout` seconds.
+
+    Keyring backends talk to D-Bus, KWallet or the Keychain with no timeout of their
+    own; a daemon that never answers must not freeze tamago. The thread is left to
+    finish (or not) on its own: it only ever holds the keyring call.
+    """
+    result: dict = {}
+
+    def work() -> None:
+        try:
+            result["value"] = fn()
+        except BaseException as exc:  # handed to the caller below
+            result["error"] = exc
+
+    thread = threading.Thread(target=work, name="tamago-keyring", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise SecretError(
+            f"The system keyring did not answer within {timeout:g} seconds (trying to {what}). "
+            "It may be waiting for an unlock prompt nobody can see. Unlock it, or set "
+            'secret_backend = "encrypted" in [settings] to use the encrypted file instead.'
+        )
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")
 
 
 class KeyringBackend:
     name = "keyring"
 
-    def __init__(self, backend=None):
+    def __init__(self, backend=None, *, timeout: float | None = None):
         import keyring
 
-        self._keyring = backend if backend is not None else keyring.get_keyring()
+        self.timeout = KEYRING_TIMEOUT if timeout is None else timeout
+        self._keyring = backend if backend is not None else call_with_timeout(
+            keyring.get_keyring, self.timeout, "find a keyring")
 
     def describe(self) -> str:
         cls = type(self._keyring)
@@ -206,21 +247,26 @@ class KeyringBackend:
 
     def get(self, account: str, kind: str) -> str | None:
         with self._errors("read a password"):
-            return self._keyring.get_password(service_for(kind), account)
+            return call_with_timeout(lambda: self._keyring.get_password(service_for(kind), account),
+                                     self.timeout, "read a password")
 
     def set(self, account: str, kind: str, secret: str) -> None:
         with self._errors("store a password"):
-            self._keyring.set_password(service_for(kind), account, secret)
+            call_with_timeout(lambda: self._keyring.set_password(service_for(kind), account, secret),
+                              self.timeout, "store a password")
 
     def delete(self, account: str, kind: str) -> bool:
         from keyring.errors import PasswordDeleteError
 
-        with self._errors("delete a password"):
+        def delete() -> bool:
             try:
                 self._keyring.delete_password(service_for(kind), account)
             except PasswordDeleteError:
                 return False
-        return True
+            return True
+
+        with self._errors("delete a password"):
+            return bool(call_with_timeout(delete, self.timeout, "delete a password"))
 
 
 # -- the encrypted file ----------------------------------------------------
@@ -449,9 +495,13 @@ class EncryptedFileBackend:
         except ImportError:  # not POSIX: no inter-process lock, the rename is still atomic
             yield
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         lock_path = self.path.with_name(self.path.name + ".lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise write_error(exc, f"the password store {self.path} (its lock file)",
+                              error_class=SecretError) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -468,26 +518,9 @@ class EncryptedFileBackend:
         return self._decrypt(data)
 
     def _write(self, accounts: dict) -> None:
-        data = self._encrypt(accounts)
-        directory = self.path.parent
-        tmp = directory / f".{self.path.name}.{os.getpid()}.tmp"
-        try:
-            tmp.unlink(missing_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                os.fchmod(fd, 0o600)
-                _write_all(fd, data)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, self.path)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise SecretError(
-                f"Could not save the password store {self.path}: {exc.strerror or exc}. "
-                "The previous version is unchanged."
-            ) from exc
-        _fsync_dir(directory)
+        # Temporary file, fsync, rename, fsync the directory: a full disk leaves the old store.
+        atomic_write(self.path, self._encrypt(accounts), mode=0o600,
+                     what=f"the password store {self.path}", error_class=SecretError)
 
     # -- Backend --
 
@@ -513,26 +546,6 @@ class EncryptedFileBackend:
                 del accounts[account]
             self._write(accounts)
             return True
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # -- the front door --------------------------------------------------------

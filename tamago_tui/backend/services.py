@@ -11,7 +11,8 @@ from pathlib import Path
 
 from . import config as config_mod
 from .config import Config
-from .errors import NotFound
+from .errors import ConfigError, NotFound
+from .fsutil import is_disk_full, reason
 from .log import setup as setup_log
 from .models import Account
 from .paths import Paths
@@ -22,7 +23,13 @@ log = logging.getLogger("tamago.services")
 
 class Services:
     def __init__(self, paths: Paths, config: Config | None = None, *, log_to_file: bool = True):
-        self.paths = paths.ensure()
+        try:
+            self.paths = paths.ensure()
+        except OSError as exc:
+            start = "The disk is full: cannot" if is_disk_full(exc) else "Cannot"
+            raise ConfigError(f"{start} create tamago's directories ({exc.filename or paths.data_dir}): "
+                              f"{reason(exc)}. Check the disk and the permissions, or choose another "
+                              "place with --home or TAMAGO_HOME.") from exc
         self.config = config if config is not None else config_mod.load(paths.config_file)
         if log_to_file:
             setup_log(paths.log_file)

@@ -20,6 +20,104 @@ from typing import Callable
 import sqlite_utils
 
 from .errors import StoreError
+from .fsutil import is_disk_full, reason
+
+
+class StoreFull(StoreError, sqlite3.OperationalError):
+    """SQLITE_FULL: the disk (or a quota) is full. The failed change was rolled back.
+
+    Also a `sqlite3.OperationalError`, so code that catches sqlite3's errors
+    keeps working; `TamagoError` handlers show the message.
+    """
+
+    title = "Disk full"
+
+
+class StoreCorrupt(StoreError, sqlite3.DatabaseError):
+    """SQLITE_CORRUPT / SQLITE_NOTADB: the file is damaged or is not a database."""
+
+    title = "Local database damaged"
+
+
+class StoreUnavailable(StoreError, sqlite3.OperationalError):
+    """Locked by another process, read-only, an I/O error, or cannot be opened."""
+
+
+def translate(exc: sqlite3.Error, path: Path | str | None = None) -> StoreError:
+    """A sqlite3 error as a `StoreError` a person can act on. Already-translated errors pass through."""
+    if isinstance(exc, StoreError):
+        return exc
+    where = f"the local database {path}" if path else "the local database"
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    text = str(exc)
+    lowered = text.lower()
+    io_error = code in (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN)
+    # SQLite reports ENOSPC as SQLITE_FULL when a write fails, but as an I/O error when it
+    # cannot grow the WAL index (-shm) or a journal: ask the file system in that case.
+    if code == sqlite3.SQLITE_FULL or "database or disk is full" in lowered or (io_error and _nearly_full(path)):
+        return StoreFull(
+            f"The disk is full: {where} cannot be written ({text}). Nothing was changed: what was "
+            "stored before is intact. Free some space and try again."
+        )
+    if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or "not a database" in lowered or "malformed" in lowered:
+        return StoreCorrupt(
+            f"{where[0].upper()}{where[1:]} is damaged ({text}). Quit tamago, rename the file (for example to "
+            "tamago.db.broken) and start tamago again: it creates a new database and fetches the mail "
+            "headers again. Contacts live only in the database: restore the file from a backup if you "
+            "need them, or try `sqlite3 tamago.db.broken .recover` to rescue what is readable."
+        )
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in lowered:
+        return StoreUnavailable(
+            f"{where[0].upper()}{where[1:]} is busy ({text}): another tamago is writing to it. "
+            "Wait for it to finish, or close it, and try again."
+        )
+    if code == sqlite3.SQLITE_READONLY or "readonly" in lowered or "read-only" in lowered:
+        return StoreUnavailable(
+            f"{where[0].upper()}{where[1:]} is read-only ({text}). Check the permissions of the file "
+            "and its directory, and that the disk is not mounted read-only."
+        )
+    if io_error:
+        return StoreUnavailable(
+            f"Cannot read or write {where} ({text}). Check that the disk is present, not full and "
+            "writable, then try again."
+        )
+    return StoreError(f"{where[0].upper()}{where[1:]} reported an error: {text}")
+
+
+def _nearly_full(path: Path | str | None) -> bool:
+    if not path:
+        return False
+    try:
+        stats = os.statvfs(Path(path).parent)
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize < 256 * 1024
+
+
+def _translating(method):
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.IntegrityError:
+            raise  # callers handle constraint violations themselves
+        except sqlite3.Error as exc:
+            if isinstance(exc, StoreError):
+                raise
+            raise translate(exc, self.tamago_path) from exc
+
+    wrapper.__name__ = method.__name__
+    wrapper.__doc__ = method.__doc__
+    return wrapper
+
+
+class _Connection(sqlite3.Connection):
+    """A sqlite3 connection whose failures arrive as `StoreError`s (also still sqlite3 errors)."""
+
+    tamago_path: Path | None = None
+    execute = _translating(sqlite3.Connection.execute)
+    executemany = _translating(sqlite3.Connection.executemany)
+    executescript = _translating(sqlite3.Connection.executescript)
+    commit = _translating(sqlite3.Connection.commit)
 
 
 def now_iso() -> str:
@@ -177,27 +275,40 @@ class Store:
 
     def __init__(self, path: Path | str | None = None, *, memory: bool = False):
         self.path = None if memory else Path(path)  # type: ignore[arg-type]
+        conn = None
         try:
             if memory:
-                self.db = sqlite_utils.Database(memory=True)
+                conn = sqlite3.connect(":memory:", factory=_Connection)
+                self.db = sqlite_utils.Database(conn)
             else:
                 self._prepare_file(self.path)
-                conn = sqlite3.connect(str(self.path), timeout=30)
+                conn = sqlite3.connect(str(self.path), timeout=30, factory=_Connection)
+                conn.tamago_path = self.path
                 self.db = sqlite_utils.Database(conn)
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")
                 self._private(self.path)
             self.db.execute("PRAGMA foreign_keys=ON")
             self.migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"Cannot open the local database {path}: {exc}") from exc
+        except BaseException as exc:
+            if conn is not None:
+                conn.close()
+            if isinstance(exc, StoreError) or not isinstance(exc, sqlite3.Error):
+                raise
+            raise translate(exc, self.path) from exc
 
     @staticmethod
     def _prepare_file(path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(path.parent, 0o700)
-        if not path.exists():
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(path.parent, 0o700)
+            if not path.exists():
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise StoreFull(f"The disk is full: cannot create the local database {path} ({reason(exc)}). "
+                                "Free some space and try again.") from exc
+            raise StoreError(f"Cannot create the local database {path}: {reason(exc)}.") from exc
 
     @staticmethod
     def _private(path: Path) -> None:
@@ -217,7 +328,9 @@ class Store:
                 f"this version knows {target}). Upgrade tamago."
             )
         for version in range(current, target):
-            with self.db.conn:
+            # One explicit transaction per step (DDL included: sqlite3's implicit transactions
+            # would not cover CREATE TABLE), so a full disk or a crash leaves the previous version.
+            with self.db.atomic():
                 MIGRATIONS[version](self.db)
                 self.db.execute(f"PRAGMA user_version = {version + 1}")
 

@@ -66,12 +66,17 @@ def show_message_id(args, services) -> int:
 
 
 def show_file(args, path: Path) -> int:
-    if args.raw:
-        sys.stdout.write(mime.raw_text(path.read_bytes()))
-        if not sys.stdout.isatty():
-            sys.stdout.write("\n")
-        return 0
-    parsed = mime.parse_file(path)
+    try:
+        if path.stat().st_size == 0:
+            raise TamagoError(f"{path} is empty (0 bytes): there is no message in it.", title="Not a message")
+        if args.raw:
+            sys.stdout.write(mime.raw_text(path.read_bytes()))
+            if not sys.stdout.isatty():
+                sys.stdout.write("\n")
+            return 0
+        parsed = mime.parse_file(path)
+    except OSError as exc:
+        raise TamagoError(f"Cannot read {path}: {exc.strerror or exc}", title="Cannot read the message") from None
     if args.save_attachment:
         return save(args, parsed, path)
     if args.json:
@@ -194,6 +199,9 @@ def save(args, parsed: ParsedMessage, path: Path) -> int:
         written = mime.save_attachment(path, attachment.part, dest, overwrite=args.force)
     except UsageError as exc:
         raise TamagoError(str(exc), title="Cannot save the attachment") from None
+    except TamagoError as exc:
+        exc.title = "Cannot save the attachment"
+        raise
     except OSError as exc:
         raise TamagoError(f"Cannot write {dest}: {exc.strerror or exc}", title="Cannot save the attachment") from None
     if args.json:

@@ -20,7 +20,7 @@ from keyring.backends import chainer, fail, null
 from keyring.errors import PasswordDeleteError
 
 from tamago_tui.backend import log as tamago_log
-from tamago_tui.backend import secrets
+from tamago_tui.backend import fsutil, secrets
 from tamago_tui.backend.errors import ConfigError, SecretError, UsageError
 from tamago_tui.backend.models import Account, Security, ServerSettings
 from tamago_tui.backend.secrets import (
@@ -243,8 +243,8 @@ def test_a_failed_write_leaves_the_old_store_intact(tmp_path, monkeypatch):
     def disk_full(fd, data):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(secrets, "_write_all", disk_full)
-    with pytest.raises(SecretError, match="No space left on device.*unchanged"):
+    monkeypatch.setattr(fsutil, "write_all", disk_full)
+    with pytest.raises(SecretError, match="^The disk is full: .*No space left on device.*unchanged"):
         store.set("work", "new-password")
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []

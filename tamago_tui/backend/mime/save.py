@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import NotFound, UsageError
+from ..fsutil import write_error
 from . import embedded, tnef, transfer
 from .structure import Entity, find_entity, parse_tree
 
@@ -74,8 +75,10 @@ def save_attachment(raw_or_path, part: str, dest_path, *, overwrite: bool = Fals
     `raw_or_path` is the raw message (bytes) or the path of a message file.
     Refuses to replace an existing file unless `overwrite`; never writes
     anywhere but `dest_path` (names from the message are not used here).
-    Returns the number of bytes written. Raises NotFound for an unknown part and
-    UsageError for a destination that exists or is a directory.
+    Returns the number of bytes written. Raises NotFound for an unknown part,
+    UsageError for a destination that exists or is a directory, and a TamagoError
+    ("The disk is full: ...") when writing fails; then no partial file is left
+    and an existing destination is unchanged.
     """
     dest = Path(dest_path)
     if dest.is_dir():
@@ -84,23 +87,50 @@ def save_attachment(raw_or_path, part: str, dest_path, *, overwrite: bool = Fals
         raise UsageError(f"{dest} already exists; choose another name or allow overwriting.")
     with _buffer(raw_or_path) as buf:
         chunks = _chunks(buf, part)
-        first = next(chunks, b"")  # find the part (and fail) before creating the file
-        try:
-            fh = open(dest, "wb" if overwrite else "xb")
-        except FileExistsError:
-            raise UsageError(f"{dest} already exists; choose another name or allow overwriting.") from None
+        first = next(chunks, b"")  # find the part (and fail) before creating any file
+        # Write beside the destination, then put the finished file in place: a full disk
+        # leaves no half-written attachment, and an existing file (with overwrite) intact.
+        tmp = dest.parent / f".{dest.name}.{os.getpid()}.part"
         written = 0
         try:
-            with fh:
-                fh.write(first)
-                written += len(first)
-                for chunk in chunks:
-                    fh.write(chunk)
-                    written += len(chunk)
-        except BaseException:
+            tmp.unlink(missing_ok=True)  # a leftover of a crash
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
             try:
-                dest.unlink()
-            except OSError:
-                pass
-            raise
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(first)
+                    written += len(first)
+                    for chunk in chunks:
+                        fh.write(chunk)
+                        written += len(chunk)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+            _put_in_place(tmp, dest, overwrite)
+        except OSError as exc:
+            kept = "the existing file is unchanged" if dest.exists() else "nothing was written"
+            raise write_error(exc, str(dest), kept=kept) from exc
     return written
+
+
+def _put_in_place(tmp: Path, dest: Path, overwrite: bool) -> None:
+    try:
+        if overwrite:
+            os.replace(tmp, dest)
+            return
+        try:
+            os.link(tmp, dest)  # atomic, and refuses to replace a file that appeared meanwhile
+        except FileExistsError:
+            raise UsageError(f"{dest} already exists; choose another name or allow overwriting.") from None
+        except OSError:  # a file system without hard links
+            if dest.exists():
+                raise UsageError(f"{dest} already exists; choose another name or allow overwriting.") from None
+            os.replace(tmp, dest)
+            return
+        tmp.unlink()
+    finally:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
