@@ -206,7 +206,7 @@ class ContactBook:
         name = name.strip()
         if not name and not emails:
             raise UsageError("A contact needs a name or an email address.")
-        with self.db.conn:
+        with self.db.atomic():
             stamp = now_iso()
             contact_id = self.db["contacts"].insert(
                 {"name": name or emails[0], "organisation": organisation, "notes": notes,
@@ -274,7 +274,7 @@ class ContactBook:
 
     def delete(self, contact_id: int) -> None:
         self.get(contact_id)
-        with self.db.conn:
+        with self.db.atomic():
             self.db.execute("DELETE FROM contact_addresses WHERE contact_id = ?", [contact_id])
             self.db.execute("DELETE FROM contacts WHERE id = ?", [contact_id])
 

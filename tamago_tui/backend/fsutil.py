@@ -59,8 +59,12 @@ def atomic_write(
     directory = target.parent
     tmp = directory / f".{target.name}.{os.getpid()}.tmp"
     label = what or str(target)
+    kept = KEPT if target.exists() else "nothing was written"
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:  # a file where a directory should be
+            raise NotADirectoryError(errno.ENOTDIR, f"{directory} is not a directory") from None
         tmp.unlink(missing_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         try:
@@ -75,7 +79,7 @@ def atomic_write(
             tmp.unlink(missing_ok=True)
         except OSError:
             pass
-        raise write_error(exc, label, error_class=error_class) from exc
+        raise write_error(exc, label, kept=kept, error_class=error_class) from exc
     fsync_dir(directory)
 
 

@@ -48,6 +48,14 @@ def redact(text: str) -> str:
     return text
 
 
+class _LogFile(logging.FileHandler):
+    """A log file that never disturbs the user when it cannot be written (a full disk, a
+    removed directory): logging's default prints a traceback to stderr, over the TUI."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        self.failed = True
+
+
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -60,20 +68,63 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def setup(log_file: Path, level: int = logging.INFO) -> logging.Logger:
-    """Send the `tamago` logger to `log_file` (mode 0600). Safe to call twice."""
+LEVEL_ENV = "TAMAGO_LOG_LEVEL"
+# Libraries whose debug output would carry protocol traffic (imapclient logs every IMAP
+# command it sends). Their records go through the same redacting file handler, and never
+# below INFO, whatever TAMAGO_LOG_LEVEL says.
+LIBRARY_LOGGERS = ("imapclient", "aiosmtplib", "keyring", "asyncio")
+LIBRARY_FLOOR = logging.INFO
+
+# Until setup() runs, tamago's records go nowhere: never to stderr through logging's
+# last-resort handler (which would print tracebacks over the TUI or a CLI's output).
+logging.getLogger("tamago").addHandler(logging.NullHandler())
+
+
+def level_from_env(default: int = logging.INFO) -> int:
+    """TAMAGO_LOG_LEVEL=debug|info|warning|error; anything else keeps `default`."""
+    name = os.environ.get(LEVEL_ENV, "").strip().upper()
+    value = logging.getLevelName(name) if name else None
+    return value if isinstance(value, int) else default
+
+
+def setup(log_file: Path, level: int | None = None) -> logging.Logger:
+    """Send the `tamago` logger to `log_file` (mode 0600). Safe to call twice.
+
+    `level` defaults to TAMAGO_LOG_LEVEL, else INFO. A log file that cannot be
+    created leaves logging off rather than stopping tamago.
+    """
+    level = level_from_env() if level is None else level
     logger = logging.getLogger("tamago")
     logger.setLevel(level)
-    for handler in list(logger.handlers):
-        if getattr(handler, "_tamago", False):
-            logger.removeHandler(handler)
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    if not log_file.exists():
-        os.close(os.open(log_file, os.O_WRONLY | os.O_CREAT, 0o600))
-    handler = logging.FileHandler(log_file, encoding="utf-8")
+    for name in ("tamago",) + LIBRARY_LOGGERS:
+        named = logging.getLogger(name)
+        for handler in list(named.handlers):
+            if getattr(handler, "_tamago", False):
+                named.removeHandler(handler)
+                handler.close()
+    logger.propagate = False
+    try:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        if not log_file.exists():
+            os.close(os.open(log_file, os.O_WRONLY | os.O_CREAT, 0o600))
+        handler = _LogFile(log_file, encoding="utf-8")
+    except OSError:
+        return logger
     handler._tamago = True  # type: ignore[attr-defined]
     handler.addFilter(RedactingFilter())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logger.addHandler(handler)
-    logger.propagate = False
+    for name in LIBRARY_LOGGERS:
+        library = logging.getLogger(name)
+        library.setLevel(max(level, LIBRARY_FLOOR))
+        library.addHandler(handler)
+        library.propagate = False
     return logger
+
+
+def log_file_of(logger: logging.Logger | None = None) -> Path | None:
+    """Where `setup()` sends the log, or None when it is not set up."""
+    for handler in (logger or logging.getLogger("tamago")).handlers:
+        if getattr(handler, "_tamago", False):
+            return Path(handler.baseFilename)
+    return None

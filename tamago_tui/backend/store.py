@@ -340,7 +340,7 @@ class Store:
     # -- account state -------------------------------------------------
 
     def ensure_account(self, name: str, email: str) -> None:
-        with self.db.conn:
+        with self.db.atomic():
             self.db["accounts"].upsert({"name": name, "email": email}, pk="name")
 
     def account_state(self, name: str) -> dict:
@@ -356,12 +356,12 @@ class Store:
             "last_category": "" if ok else category,
             "last_tested_at": now_iso(),
         }
-        with self.db.conn:
+        with self.db.atomic():
             self.db["accounts"].upsert(row, pk="name")
 
     def forget_account(self, name: str) -> None:
         """Drop the account's state and header index. Cached bodies stay (keyed by Message-ID)."""
-        with self.db.conn:
+        with self.db.atomic():
             ids = [r[0] for r in self.db.execute("SELECT id FROM messages WHERE account = ?", [name])]
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
