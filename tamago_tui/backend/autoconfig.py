@@ -25,6 +25,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from .models import Security, ServerSettings
 from .resolver import Resolver, is_valid_domain
+from .wire import Watchdog
 
 MAX_BODY = 256 * 1024
 MAX_REDIRECTS = 3
@@ -161,24 +162,31 @@ def parse(data: bytes | str, email: str = "", domain: str = "") -> AutoconfigDoc
 class _Connection(http.client.HTTPConnection):
     """Plain HTTP to an address our resolver chose, with the real host name in Host."""
 
-    def __init__(self, host: str, port: int, address: str, timeout: float):
+    def __init__(self, host: str, port: int, address: str, timeout: float, watchdog: Watchdog | None = None):
         super().__init__(host, port, timeout=timeout)
         self._address = address
+        self._watchdog = watchdog
 
     def connect(self) -> None:
         self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        if self._watchdog:
+            self._watchdog.watch(self.sock)
 
 
 class _TLSConnection(http.client.HTTPSConnection):
     """HTTPS to a chosen address; the certificate is verified against the host name."""
 
-    def __init__(self, host: str, port: int, address: str, timeout: float, context: ssl.SSLContext):
+    def __init__(self, host: str, port: int, address: str, timeout: float, context: ssl.SSLContext,
+                 watchdog: Watchdog | None = None):
         super().__init__(host, port, timeout=timeout, context=context)
         self._address = address
         self._tls_context = context
+        self._watchdog = watchdog
 
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), self.timeout)
+        if self._watchdog:
+            self._watchdog.watch(sock)
         try:
             self.sock = self._tls_context.wrap_socket(sock, server_hostname=self.host)
         except BaseException:
@@ -234,26 +242,36 @@ def _get_once(
     scheme: str, host: str, port: int, address: str, path: str, deadline: float, context: ssl.SSLContext
 ) -> tuple[int, str, bytes]:
     remaining = max(0.05, deadline - time.monotonic())
+    # Per-read timeouts alone let a server that trickles its headers stretch the fetch:
+    # the watchdog closes the socket when the fetch's own deadline passes.
+    watchdog = Watchdog(remaining)
     if scheme == "https":
-        conn: http.client.HTTPConnection = _TLSConnection(host, port, address, remaining, context)
+        conn: http.client.HTTPConnection = _TLSConnection(host, port, address, remaining, context, watchdog)
     else:
-        conn = _Connection(host, port, address, remaining)
+        conn = _Connection(host, port, address, remaining, watchdog)
     try:
-        conn.request("GET", path, headers={"User-Agent": USER_AGENT, "Accept": "application/xml, text/xml"})
-        response = conn.getresponse()
-        chunks, size = [], 0
-        while True:
-            if time.monotonic() > deadline:
-                raise AutoconfigError(f"timed out reading from {host}")
-            chunk = response.read(16384)
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > MAX_BODY:
-                raise AutoconfigError(f"the document from {host} is larger than {MAX_BODY} bytes")
-            chunks.append(chunk)
-        return response.status, response.getheader("Location", ""), b"".join(chunks)
+        with watchdog:
+            return _request(conn, host, path, deadline)
     except (OSError, http.client.HTTPException) as exc:
+        if watchdog.expired:
+            raise AutoconfigError(f"timed out fetching {scheme}://{host}:{port}{path}") from exc
         raise AutoconfigError(f"{scheme}://{host}:{port}: {exc}") from exc
     finally:
         conn.close()
+
+
+def _request(conn: http.client.HTTPConnection, host: str, path: str, deadline: float) -> tuple[int, str, bytes]:
+    conn.request("GET", path, headers={"User-Agent": USER_AGENT, "Accept": "application/xml, text/xml"})
+    response = conn.getresponse()
+    chunks, size = [], 0
+    while True:
+        if time.monotonic() > deadline:
+            raise AutoconfigError(f"timed out reading from {host}")
+        chunk = response.read(16384)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise AutoconfigError(f"the document from {host} is larger than {MAX_BODY} bytes")
+        chunks.append(chunk)
+    return response.status, response.getheader("Location", ""), b"".join(chunks)

@@ -22,11 +22,13 @@ import ssl
 from dataclasses import dataclass
 
 import imapclient
-from imapclient import SocketTimeout
+from imapclient import SocketTimeout, imap4
+from imapclient import tls as imapclient_tls
 from imapclient.exceptions import CapabilityError, IMAPClientAbortError, IMAPClientError, LoginError
 
 from . import sasl
 from . import tls as tls_mod
+from . import wire
 from .categorize import refine
 from .errors import AuthError, NetworkError, TamagoError
 from .log import register_secret
@@ -59,6 +61,47 @@ class Target:
         return cls(account_or_settings, cafile)
 
 
+class _TimedIMAP4(imap4.IMAP4WithTimeout):
+    """Plain/STARTTLS transport: the name lookup is bounded and the socket is watched."""
+
+    def __init__(self, host: str, port: int, timeout: float | None, watchdog: wire.Watchdog):
+        self._watchdog = watchdog
+        super().__init__(host, port, timeout)
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        return wire.open_with_deadline(self.host, self.port, timeout or self._timeout or 20.0, self._watchdog)
+
+
+class _TimedIMAP4TLS(imapclient_tls.IMAP4_TLS):
+    """Implicit-TLS transport: the same, with the handshake under the watchdog too."""
+
+    def __init__(self, host: str, port: int, context, timeout: float | None, watchdog: wire.Watchdog):
+        self._watchdog = watchdog
+        super().__init__(host, port, context, timeout)
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        sock = wire.open_with_deadline(self.host, self.port, timeout or self._timeout or 20.0, self._watchdog)
+        try:
+            return imapclient_tls.wrap_socket(sock, self.ssl_context, self.host)
+        except BaseException:
+            sock.close()
+            raise
+
+
+class _Client(imapclient.IMAPClient):
+    """IMAPClient whose transport runs under a `wire.Watchdog` (see connect())."""
+
+    def __init__(self, *args, watchdog: wire.Watchdog, **kwargs):
+        self._watchdog = watchdog
+        super().__init__(*args, **kwargs)
+
+    def _create_IMAP4(self):  # noqa: N802 (imapclient's name)
+        connect_timeout = getattr(self._timeout, "connect", None)
+        if self.ssl:
+            return _TimedIMAP4TLS(self.host, self.port, self.ssl_context, connect_timeout, self._watchdog)
+        return _TimedIMAP4(self.host, self.port, connect_timeout, self._watchdog)
+
+
 def connect(
     account_or_settings: Account | ServerSettings,
     password: str | None = None,
@@ -69,13 +112,18 @@ def connect(
     cafile: str = "",
     login: bool = True,
     max_literal_bytes: int | None = None,
+    deadline: float | None = None,
 ) -> imapclient.IMAPClient:
     """Open, secure and (by default) log in. The caller owns the returned client: `logout()` it.
 
     `password` or `oauth_token` (for `auth = "oauth2"` accounts) is the secret;
-    `timeout` bounds connecting and the greeting, `read_timeout` (default
-    `timeout`) every later read. `max_literal_bytes` refuses larger literals
-    (a message body, say) with `LiteralTooLarge` instead of buffering them.
+    `timeout` bounds the name lookup, the TCP connect and the greeting,
+    `read_timeout` (default `timeout`) every later read. `deadline` (default twice `timeout`) bounds the
+    whole of connect(): lookup, TCP, TLS, greeting, STARTTLS and login. A server
+    that trickles a byte at a time never trips a per-read timeout; the deadline
+    shuts its socket and connect() fails with category "timeout".
+    `max_literal_bytes` refuses larger literals (a message body, say) with
+    `LiteralTooLarge` instead of buffering them.
     """
     target = Target.of(account_or_settings, cafile)
     settings = target.settings
@@ -85,28 +133,44 @@ def connect(
         raise AuthError(f"No password for {settings.username or settings.host}.", category="invalid_credentials")
     context = _context(target)
     where = f"{settings.host}:{settings.port}"
+    overall = deadline if deadline is not None else 2 * timeout
     client = None
+    watchdog = wire.Watchdog(overall)
     try:
-        client = imapclient.IMAPClient(
-            settings.host,
-            port=settings.port,
-            ssl=settings.security is Security.SSL,
-            ssl_context=context,
-            timeout=SocketTimeout(connect=timeout, read=read_timeout or timeout),
-        )
-        if settings.security is Security.STARTTLS:
-            _starttls(client, context, where)
-        if max_literal_bytes:
-            cap_literals(client, max_literal_bytes)
-        if login:
-            _login(client, target, password, oauth_token)
+        with watchdog:
+            client = _Client(
+                settings.host,
+                port=settings.port,
+                ssl=settings.security is Security.SSL,
+                ssl_context=context,
+                timeout=SocketTimeout(connect=timeout, read=read_timeout or timeout),
+                watchdog=watchdog,
+            )
+            if settings.security is Security.STARTTLS:
+                _starttls(client, context, where)
+            if max_literal_bytes:
+                cap_literals(client, max_literal_bytes)
+            if login:
+                _login(client, target, password, oauth_token)
+        if not watchdog.finish():  # the deadline fired just as the last step completed
+            raise _overall_timeout(where, overall)
         return client
     except BaseException as exc:
         if client is not None:
             _abandon(client)
+        if watchdog.expired and isinstance(exc, Exception) and not isinstance(exc, LiteralTooLarge):
+            raise _overall_timeout(where, overall) from exc
         if isinstance(exc, TamagoError) or not isinstance(exc, Exception):
             raise
         raise translate(exc, target) from exc
+
+
+def _overall_timeout(where: str, seconds: float) -> NetworkError:
+    return NetworkError(
+        f"{where} did not finish connecting and logging in within {seconds:g} s "
+        "(it answers, but too slowly)",
+        category="timeout",
+    )
 
 
 def _context(target: Target) -> ssl.SSLContext | None:

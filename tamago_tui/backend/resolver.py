@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 import time
 from dataclasses import dataclass
 
@@ -72,11 +73,12 @@ def _nameserver_address(ns: Nameserver, timeout: float) -> str:
         return str(ipaddress.ip_address(ns.host))
     except ValueError:
         pass
+    from .wire import WireError, _system_resolve  # getaddrinfo with a timeout (it has none itself)
+
     try:
-        infos = socket.getaddrinfo(ns.host, ns.port, type=socket.SOCK_DGRAM)
-    except OSError as exc:
+        return _system_resolve(ns.host, timeout, ns.port)[0]
+    except (WireError, IndexError) as exc:
         raise DnsError(f"Cannot resolve the nameserver {ns.host}: {exc}") from exc
-    return infos[0][4][0]
 
 
 class Resolver:
@@ -138,7 +140,7 @@ class Resolver:
             pass
         if self.nameserver is None:
             try:
-                infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+                infos = getaddrinfo(host, timeout if timeout is not None else self.timeout)
             except socket.gaierror as exc:
                 if exc.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", -5)):
                     return []
@@ -153,6 +155,27 @@ class Resolver:
             if not found:
                 raise
         return found
+
+
+def getaddrinfo(host: str, timeout: float, port: int | None = None) -> list:
+    """socket.getaddrinfo (TCP), given up after `timeout` seconds: the C call has no timeout of
+    its own, so it runs in a helper thread that is left to finish on its own."""
+    result: dict = {}
+
+    def work() -> None:
+        try:
+            result["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            result["error"] = exc
+
+    thread = threading.Thread(target=work, name="tamago-getaddrinfo", daemon=True)
+    thread.start()
+    thread.join(max(0.05, timeout))
+    if thread.is_alive():
+        raise DnsTimeout(f"The system DNS resolver did not answer within {timeout:g} s ({host}).")
+    if "error" in result:
+        raise result["error"]
+    return result["infos"]
 
 
 def is_valid_domain(domain: str) -> bool:

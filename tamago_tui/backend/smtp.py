@@ -39,8 +39,14 @@ async def connect(
     timeout: float = 20.0,
     cafile: str = "",
     login: bool = True,
+    deadline: float | None = None,
 ) -> aiosmtplib.SMTP:
-    """Open, secure and (by default) authenticate. The caller owns the client: `await smtp.quit()`."""
+    """Open, secure and (by default) authenticate. The caller owns the client: `await smtp.quit()`.
+
+    `timeout` bounds each step (connecting, the handshake, every reply);
+    `deadline` (default twice `timeout`) the whole of it, so a server that
+    trickles its replies a byte at a time fails with category "timeout".
+    """
     settings, cafile, oauth_mechanism, provider = _target(account_or_settings, cafile)
     for secret in (password, oauth_token):
         register_secret(secret)
@@ -62,28 +68,19 @@ async def connect(
         # An address literal, set properly once connected; avoids socket.getfqdn()'s DNS wait.
         local_hostname="[127.0.0.1]",
     )
+    overall = deadline if deadline is not None else 2 * timeout
     try:
-        await smtp.connect()
-        smtp.local_hostname = _address_literal(smtp.get_transport_info("sockname"))
-        await smtp.ehlo()
-        if settings.security is Security.STARTTLS:
-            if not smtp.supports_extension("starttls"):
-                raise NetworkError(
-                    f"{settings.host}:{settings.port} does not offer STARTTLS, so the connection cannot be "
-                    "encrypted. tamago will not continue unencrypted; the password was not sent.",
-                    category="starttls_unavailable",
-                )
-            await smtp.starttls(tls_context=context, server_hostname=settings.host)
-            await smtp.ehlo()
-        if login:
-            if oauth_token:
-                await sasl.smtp_login(smtp, oauth_mechanism, settings.username, oauth_token,
-                                      host=settings.host, port=settings.port, provider=provider)
-            else:
-                await smtp.login(settings.username, password or "")
+        await asyncio.wait_for(_open(smtp, settings, context, login, password, oauth_token,
+                                     oauth_mechanism, provider), overall)
         return smtp
     except BaseException as exc:
         smtp.close()
+        if isinstance(exc, TimeoutError) and not isinstance(exc, aiosmtplib.SMTPException):
+            raise NetworkError(
+                f"{settings.host}:{settings.port} did not finish connecting and logging in within "
+                f"{overall:g} s (it answers, but too slowly)",
+                category="timeout",
+            ) from exc
         if isinstance(exc, TamagoError) or not isinstance(exc, Exception):
             raise
         fingerprint = ""
@@ -91,6 +88,28 @@ async def connect(
         if isinstance(root, ssl.SSLCertVerificationError) and not isinstance(root, tls_mod.PinMismatchError):
             fingerprint = await asyncio.to_thread(_peek_fingerprint, settings)
         raise translate(exc, settings, fingerprint=fingerprint, provider=provider) from exc
+
+
+async def _open(smtp: aiosmtplib.SMTP, settings: ServerSettings, context, login: bool,
+                password: str | None, oauth_token: str | None, oauth_mechanism: str, provider: str) -> None:
+    await smtp.connect()
+    smtp.local_hostname = _address_literal(smtp.get_transport_info("sockname"))
+    await smtp.ehlo()
+    if settings.security is Security.STARTTLS:
+        if not smtp.supports_extension("starttls"):
+            raise NetworkError(
+                f"{settings.host}:{settings.port} does not offer STARTTLS, so the connection cannot be "
+                "encrypted. tamago will not continue unencrypted; the password was not sent.",
+                category="starttls_unavailable",
+            )
+        await smtp.starttls(tls_context=context, server_hostname=settings.host)
+        await smtp.ehlo()
+    if login:
+        if oauth_token:
+            await sasl.smtp_login(smtp, oauth_mechanism, settings.username, oauth_token,
+                                  host=settings.host, port=settings.port, provider=provider)
+        else:
+            await smtp.login(settings.username, password or "")
 
 
 def _peek_fingerprint(settings: ServerSettings) -> str:

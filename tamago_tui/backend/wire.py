@@ -267,3 +267,100 @@ class Conn:
             self.sock.close()
         except OSError:
             pass
+
+
+# -- an overall deadline for library calls -------------------------------------
+
+
+class Watchdog:
+    """An overall deadline for blocking library code (imapclient) that only has per-read timeouts.
+
+    `watch()` each socket the code opens; when the deadline passes, the watchdog
+    shuts the sockets down, so whatever read or write is blocked ends at once, and
+    `expired` tells the caller that this, not the server, ended it. It holds its own
+    duplicate of each descriptor: the shutdown still reaches the connection after
+    the library wraps the socket in TLS (which detaches the original object).
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+        self.expired = False
+        self._done = False
+        self._socks: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.name = "tamago-watchdog"
+
+    def __enter__(self) -> "Watchdog":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.finish()
+
+    def remaining(self) -> float:
+        """Seconds left (never below a tiny positive value, so it can be a socket timeout)."""
+        return max(0.01, self.end - time.monotonic())
+
+    def watch(self, sock: socket.socket) -> None:
+        try:
+            dup = sock.dup()
+        except OSError:
+            return
+        with self._lock:
+            if self.expired:
+                _shutdown(dup)
+            self._socks.append(dup)
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.expired = True
+            for sock in self._socks:
+                _shutdown(sock)
+
+    def finish(self) -> bool:
+        """Stop watching. True when the work finished in time (the deadline never fired)."""
+        self._timer.cancel()
+        with self._lock:
+            self._done = True
+            socks, self._socks = self._socks, []
+        for sock in socks:
+            try:
+                sock.close()
+            except OSError:
+                pass
+        return not self.expired
+
+
+def _shutdown(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def open_with_deadline(host: str, port: int, timeout: float, watchdog: Watchdog | None = None) -> socket.socket:
+    """`socket.create_connection`, but the name lookup has a timeout too (getaddrinfo has
+    none of its own) and the socket is handed to `watchdog` before anything is read from it."""
+    budget = min(timeout, watchdog.remaining()) if watchdog else timeout
+    addresses = resolve(host, timeout=budget)
+    last: OSError | None = None
+    for address in addresses:
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            if watchdog:
+                watchdog.watch(sock)
+            sock.settimeout(min(timeout, watchdog.remaining()) if watchdog else timeout)
+            sock.connect((address, port))
+            return sock
+        except OSError as exc:
+            sock.close()
+            last = exc
+            if watchdog and watchdog.expired:
+                break
+    raise last if last is not None else WireError(f"{host}: no address to connect to", category="dns_failure")
