@@ -191,7 +191,7 @@ def _starttls(client: imapclient.IMAPClient, context: ssl.SSLContext | None, whe
         )
     try:
         client.starttls(context)
-    except (CapabilityError, IMAPClientAbortError) as exc:
+    except (CapabilityError, IMAPClientError) as exc:  # BAD/NO to STARTTLS, or the link dropped
         raise NetworkError(f"{where} refused STARTTLS ({exc}); the password was not sent.",
                            category="starttls_unavailable") from exc
 

@@ -102,7 +102,14 @@ async def _open(smtp: aiosmtplib.SMTP, settings: ServerSettings, context, login:
                 "encrypted. tamago will not continue unencrypted; the password was not sent.",
                 category="starttls_unavailable",
             )
-        await smtp.starttls(tls_context=context, server_hostname=settings.host)
+        try:
+            await smtp.starttls(tls_context=context, server_hostname=settings.host)
+        except aiosmtplib.SMTPResponseException as exc:  # offered, then refused (454...)
+            raise NetworkError(
+                f"{settings.host}:{settings.port} refused STARTTLS ({exc.code} {exc.message}); tamago will "
+                "not continue unencrypted and the password was not sent.",
+                category="starttls_unavailable",
+            ) from exc
         await smtp.ehlo()
     if login:
         if oauth_token:
