@@ -7,6 +7,8 @@ filter then replaces it wherever it appears in a log record. Common
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import os
 import re
@@ -32,13 +34,32 @@ def register_secret(secret: str | None) -> None:
 
 def redact_secrets(text: str) -> str:
     """Mask only the registered secrets (no pattern guessing): for protocol text such as
-    "AUTH PLAIN OAUTHBEARER", which the patterns below would mangle."""
+    "AUTH PLAIN OAUTHBEARER", which the patterns below would mangle.
+
+    A secret hidden in base64 (a SASL PLAIN blob "\\0user\\0password", an XOAUTH2
+    string, a Basic auth header) is masked too: every base64-looking word is decoded
+    and checked.
+    """
     with _lock:
         secrets = sorted(_secrets, key=len, reverse=True)
+    if not secrets:
+        return text
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
-    return text
+    return _BASE64_WORD.sub(lambda m: REDACTED if _hides_secret(m.group(0), secrets) else m.group(0), text)
+
+
+_BASE64_WORD = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{8,}={0,2}(?![A-Za-z0-9+/=])")
+
+
+def _hides_secret(word: str, secrets: list[str]) -> bool:
+    try:
+        decoded = base64.b64decode(word + "=" * (-len(word) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    text = decoded.decode("utf-8", "replace")
+    return any(secret in text for secret in secrets)
 
 
 def redact(text: str) -> str:
