@@ -176,10 +176,7 @@ def _overall_timeout(where: str, seconds: float) -> NetworkError:
 def _context(target: Target) -> ssl.SSLContext | None:
     if target.settings.security is Security.NONE:
         return None
-    try:
-        return tls_mod.client_context(cafile=target.cafile, pinned_sha256=target.settings.pinned_sha256)
-    except (ValueError, OSError, ssl.SSLError) as exc:
-        raise NetworkError(f"Cannot set up TLS: {exc}", category="tls_mismatch") from exc
+    return tls_mod.checked_context(cafile=target.cafile, pinned_sha256=target.settings.pinned_sha256)
 
 
 def _starttls(client: imapclient.IMAPClient, context: ssl.SSLContext | None, where: str) -> None:

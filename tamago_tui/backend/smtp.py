@@ -54,10 +54,7 @@ async def connect(
         raise AuthError(f"No password for {settings.username or settings.host}.")
     context = None
     if settings.security is not Security.NONE:
-        try:
-            context = tls_mod.client_context(cafile=cafile, pinned_sha256=settings.pinned_sha256)
-        except (ValueError, OSError, ssl.SSLError) as exc:
-            raise NetworkError(f"Cannot set up TLS: {exc}", category="tls_mismatch") from exc
+        context = tls_mod.checked_context(cafile=cafile, pinned_sha256=settings.pinned_sha256)
     smtp = aiosmtplib.SMTP(
         hostname=settings.host,
         port=settings.port,

@@ -25,6 +25,8 @@ from datetime import datetime, timezone
 from cryptography import x509
 from cryptography.x509.oid import ExtensionOID, NameOID
 
+from .errors import NetworkError
+
 MIN_VERSION = ssl.TLSVersion.TLSv1_2
 # A certificate this close to its expiry date gets a warning in the connection test.
 EXPIRY_WARNING_DAYS = 14
@@ -117,6 +119,30 @@ def client_context(*, cafile: str = "", pinned_sha256: str = "") -> ssl.SSLConte
         context.verify_mode = ssl.CERT_REQUIRED
     context.minimum_version = MIN_VERSION
     return context
+
+
+class TlsSetupError(NetworkError):
+    """The account's own TLS settings are unusable (a CA file that is not PEM, a bad pin)."""
+
+    category = "certificate_invalid"
+    title = "TLS setup problem"
+
+
+def checked_context(*, cafile: str = "", pinned_sha256: str = "") -> ssl.SSLContext:
+    """`client_context()`, with a problem in the account's settings explained."""
+    try:
+        return client_context(cafile=cafile, pinned_sha256=pinned_sha256)
+    except ValueError as exc:
+        raise TlsSetupError(f"The pinned certificate fingerprint is unusable: {exc}.") from exc
+    except FileNotFoundError as exc:
+        raise TlsSetupError(f"The CA file {cafile} does not exist.") from exc
+    except ssl.SSLError as exc:
+        raise TlsSetupError(
+            f"The CA file {cafile} holds no usable CA certificate ({exc.reason or exc}); it must be "
+            "PEM text (-----BEGIN CERTIFICATE-----)."
+        ) from exc
+    except OSError as exc:
+        raise TlsSetupError(f"Cannot read the CA file {cafile}: {exc.strerror or exc}.") from exc
 
 
 def reading_context() -> ssl.SSLContext:

@@ -146,6 +146,13 @@ def endpoints(args, address: str, *, want_imap: bool = True, want_smtp: bool = T
     """ServerSettings from the options; hosts left out come from the preset or a lookup."""
     if args.cafile and not os.path.isfile(args.cafile):
         raise UsageError(f"--cafile: no such file: {args.cafile}")
+    if args.cafile:
+        from tamago_tui.backend.tls import TlsSetupError, checked_context
+
+        try:
+            checked_context(cafile=args.cafile)
+        except TlsSetupError as exc:
+            raise UsageError(f"--cafile: {exc}") from None
     if nameserver:
         parse_nameserver(nameserver)  # a UsageError now rather than a failed DNS step later
     preset = _preset(provider, address)

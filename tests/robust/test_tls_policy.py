@@ -181,3 +181,24 @@ def test_real_servers_without_starttls(dovecot_factory, smtp_server, dovecot, te
                                  cafile=str(test_ca.cafile), timeout=10))
     assert smtp_error.value.category == "starttls_unavailable"
     assert ">> b'AUTH" not in smtp_server.log_tail(200)  # the server logs every command it reads
+
+
+def test_an_unusable_ca_file_is_explained(tmp_path, tamago_home):
+    from .conftest import run_tamago
+
+    junk = tmp_path / "ca.pem"
+    junk.write_text("this is not a certificate\n")
+    settings = ServerSettings("127.0.0.1", 1, Security.SSL, "user")
+    with pytest.raises(tls.TlsSetupError) as imap_error:
+        imap.connect(settings, PASSWORD, cafile=str(junk), timeout=5)
+    with pytest.raises(tls.TlsSetupError) as smtp_error:
+        asyncio.run(smtp.connect(settings, PASSWORD, cafile=str(junk), timeout=5))
+    for error in (imap_error.value, smtp_error.value):
+        assert error.category == "certificate_invalid"
+        assert "holds no usable CA certificate" in str(error) and str(junk) in str(error)
+    with pytest.raises(tls.TlsSetupError, match="does not exist"):
+        tls.checked_context(cafile=str(tmp_path / "missing.pem"))
+    done = run_tamago("doctor", "a@example.test", "--imap-host", "127.0.0.1", "--smtp-host", "127.0.0.1",
+                      "--cafile", str(junk), home=tamago_home)
+    assert done.returncode == 2 and "holds no usable CA certificate" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -97,9 +97,9 @@ class WireSession(Session):
             )
         assert self.conn is not None
         try:
-            context = tls_mod.client_context(cafile=self.cafile, pinned_sha256=self.settings.pinned_sha256)
-        except (ValueError, ssl.SSLError, OSError) as exc:
-            raise StepFailed(f"cannot set up TLS: {exc}", category="tls_mismatch") from exc
+            context = tls_mod.checked_context(cafile=self.cafile, pinned_sha256=self.settings.pinned_sha256)
+        except tls_mod.TlsSetupError as exc:
+            raise StepFailed(exc.message, category=exc.category) from exc
         try:
             sock = self.conn.start_tls(context)
         except tls_mod.PinMismatchError as exc:
