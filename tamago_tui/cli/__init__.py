@@ -179,10 +179,13 @@ def _crash_log(args):
 
 
 def _tolerant_output() -> None:
-    """Characters the terminal cannot show become escapes, not a UnicodeEncodeError."""
-    for stream in (sys.stdout, sys.stderr):
+    """Characters the terminal cannot show become escapes, not a UnicodeEncodeError; bytes on
+    stdin that are not UTF-8 arrive as lone surrogates (the readers decide what that means)
+    instead of a UnicodeDecodeError."""
+    for stream, errors in ((sys.stdout, "backslashreplace"), (sys.stderr, "backslashreplace"),
+                           (sys.stdin, "surrogateescape")):
         try:
-            stream.reconfigure(errors="backslashreplace")
+            stream.reconfigure(errors=errors)
         except (AttributeError, ValueError):
             pass
 

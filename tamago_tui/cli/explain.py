@@ -7,11 +7,9 @@ is not recognised: then the guide lists what to check and whom to ask.
 
 from __future__ import annotations
 
-import sys
-
 from tamago_tui.backend.troubleshoot import PROVIDERS, explain
 
-from .output import print_json
+from .output import print_json, read_text_stdin
 
 
 def register(sub) -> None:
@@ -32,7 +30,7 @@ def register(sub) -> None:
 
 
 def run(args, services) -> int:
-    text = sys.stdin.read() if args.text == "-" else args.text
+    text = read_text_stdin() if args.text == "-" else args.text
     result = explain(text, args.provider, args.protocol, args.port, args.security)
     if args.json:
         print_json(result.to_dict())

@@ -182,3 +182,19 @@ def test_an_unwritable_log_does_not_get_in_the_way(tamago_home):
     assert result.stderr == ""
     missing = run_tamago("contacts", "show", "nobody@example.org", home=tamago_home)
     assert_clean_failure(missing)
+
+
+def test_stdin_that_is_not_utf8(tamago_home):
+    env = {**__import__("os").environ, "PYTHONIOENCODING": "utf-8"}  # strict decoding, as in a UTF-8 locale
+
+    def run(*args: str, stdin: bytes) -> tuple[int, str, str]:
+        done = subprocess.run([sys.executable, "-m", "tamago_tui", *args], input=stdin, capture_output=True,
+                              cwd=ROOT, timeout=120, env=env)
+        return done.returncode, done.stdout.decode(), done.stderr.decode()
+
+    code, out, err = run("explain", "-", "--json", stdin=b"\xff\xfe a001 NO [AUTHENTICATIONFAILED] failed")
+    assert code == 0 and "Traceback" not in err
+    assert __import__("json").loads(out)["category"] == "invalid_credentials"
+    code, out, err = run("doctor", "a@example.test", "--imap-host", "127.0.0.1", "--imap-port", "1",
+                         "--only", "imap", "--password-stdin", stdin=b"pass\xffword\n")
+    assert code == 2 and "not UTF-8" in err and "Traceback" not in err
