@@ -28,7 +28,7 @@ EXPORT_FORMATS = ("vcard", "vcard3", "csv")
 
 class ImportError_(TamagoError):
     title = "Import failed"
-    category = "import_format"
+    category = "unknown"  # a file problem, not a connection one: no troubleshooting guide applies
 
 
 @dataclass

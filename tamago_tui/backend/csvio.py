@@ -40,7 +40,7 @@ TAMAGO_HEADER = ["name", "emails", "organisation", "notes"]
 
 class CsvFormatError(TamagoError):
     title = "Unrecognised CSV file"
-    category = "import_format"
+    category = "unknown"  # a file problem, not a connection one: no troubleshooting guide applies
 
 
 # -- reading ------------------------------------------------------------------
@@ -48,7 +48,7 @@ class CsvFormatError(TamagoError):
 
 def decode(data: bytes) -> str:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16")
+        return data.decode("utf-16", errors="replace")
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     try:
@@ -96,7 +96,18 @@ def _join(*parts: str) -> str:
 
 
 def parse(data: bytes | str) -> tuple[str, list[Contact]]:
-    """(dialect, contacts without ids). Rows with no name and no address are dropped."""
+    """(dialect, contacts without ids). Rows with no name and no address are dropped.
+
+    A file the csv module cannot read (a field over its size limit, a NUL byte...)
+    is a `CsvFormatError` naming the line.
+    """
+    try:
+        return _parse(data)
+    except csv.Error as exc:
+        raise CsvFormatError(f"The CSV file cannot be read: {exc}.") from exc
+
+
+def _parse(data: bytes | str) -> tuple[str, list[Contact]]:
     text = decode(data) if isinstance(data, bytes) else data.lstrip("\ufeff")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     try:

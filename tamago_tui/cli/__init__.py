@@ -20,6 +20,8 @@ from tamago_tui import __version__
 from tamago_tui.backend.errors import TamagoError, UsageError
 from tamago_tui.backend.log import redact, redact_secrets
 
+from .output import visible
+
 COMMANDS = [
     "accounts",
     "send",
@@ -105,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(args)
     except UsageError as exc:
-        print(f"tamago: {redact_secrets(str(exc))}", file=sys.stderr)
+        print(f"tamago: {visible(redact_secrets(str(exc)))}", file=sys.stderr)
         return 2
     except TamagoError as exc:
         return _diagnosed(exc)
@@ -138,13 +140,16 @@ def _run(args) -> int:
 
         TamagoApp(services).run()
         return 0
-    return int(args.func(args, services) or 0)
+    from .output import terminal_guard
+
+    with terminal_guard():
+        return int(args.func(args, services) or 0)
 
 
 def _diagnosed(exc: TamagoError) -> int:
     text = redact_secrets(str(exc))
     log.error("%s: %s", type(exc).__name__, text)
-    print(f"tamago: {exc.title}: {text}", file=sys.stderr)
+    print(f"tamago: {exc.title}: {visible(text)}", file=sys.stderr)
     if exc.category and exc.category != "unknown":
         print(f"  (category: {exc.category}; run `tamago explain` with this text for a fix)", file=sys.stderr)
     return 1
@@ -153,7 +158,7 @@ def _diagnosed(exc: TamagoError) -> int:
 def _unexpected(exc: BaseException, args) -> int:
     """Log the traceback (secrets redacted) and say, in one line, where it is."""
     log_file = _crash_log(args)
-    summary = redact(f"{type(exc).__name__}: {exc}".splitlines()[0])[:200]
+    summary = visible(redact(f"{type(exc).__name__}: {exc}".splitlines()[0])[:200])
     where = f"The details are in {log_file}" if log_file else "No log file could be written"
     print(f"tamago: unexpected error ({summary}). {where}; it holds no passwords, "
           "so you can attach it to a bug report.", file=sys.stderr)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
+from contextlib import contextmanager
 
 
 def print_json(data) -> None:
@@ -40,3 +42,48 @@ def read_text_stdin() -> str:
     """All of stdin as text; bytes that are not UTF-8 become U+FFFD."""
     text = sys.stdin.read()
     return text if is_utf8(text) else text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+# C0 controls but tab and newline, DEL and the C1 range: what a terminal would obey (colours,
+# cursor moves, title changes, clearing the screen) if a message or a contact carried it.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    """`text` with terminal control characters shown as \\xNN instead of obeyed."""
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+class TerminalSafe:
+    """Wraps a terminal stream so nothing printed to it can drive the terminal."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(visible(text))
+        return len(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def terminal_guard():
+    """While a subcommand runs, stdout and stderr that are terminals only show text."""
+    saved = sys.stdout, sys.stderr
+    try:
+        if _is_tty(sys.stdout):
+            sys.stdout = TerminalSafe(sys.stdout)
+        if _is_tty(sys.stderr):
+            sys.stderr = TerminalSafe(sys.stderr)
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _is_tty(stream) -> bool:
+    try:
+        return bool(stream) and stream.isatty()
+    except (AttributeError, ValueError):
+        return False

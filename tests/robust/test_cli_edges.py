@@ -198,3 +198,41 @@ def test_stdin_that_is_not_utf8(tamago_home):
     code, out, err = run("doctor", "a@example.test", "--imap-host", "127.0.0.1", "--imap-port", "1",
                          "--only", "imap", "--password-stdin", stdin=b"pass\xffword\n")
     assert code == 2 and "not UTF-8" in err and "Traceback" not in err
+
+
+def test_nothing_printed_can_drive_the_terminal(tmp_path, tamago_home):
+    """Names from an imported file (or subjects from a server) are shown, never obeyed."""
+    import os
+    import pty
+
+    evil = "\x1b[2J\x1b]0;owned\x07Eve\x9b31m"
+    vcf = tmp_path / "evil.vcf"
+    vcf.write_text(f"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:{evil}\r\nEMAIL:eve@example.org\r\nNOTE:{evil}\r\n"
+                   "END:VCARD\r\n", encoding="utf-8")
+    assert run_tamago("contacts", "import", str(vcf), home=tamago_home).returncode == 0
+
+    def on_a_terminal(*args: str) -> str:
+        master, slave = pty.openpty()
+        proc = subprocess.Popen([sys.executable, "-m", "tamago_tui", *args], stdin=subprocess.DEVNULL,
+                                stdout=slave, stderr=slave, cwd=ROOT, env={**os.environ, "TAMAGO_HOME": str(tamago_home)})
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        proc.wait(timeout=120)
+        os.close(master)
+        return b"".join(chunks).decode("utf-8", "replace")
+
+    listing = on_a_terminal("contacts", "list")
+    shown = on_a_terminal("contacts", "show", "eve@example.org")
+    missing = on_a_terminal("contacts", "show", "\x1b[31mnobody")
+    for text in (listing, shown, missing):
+        assert "\x1b" not in text and "\x07" not in text and "\x9b" not in text, ascii(text)
+    assert "\\x1b[2J\\x1b]0;owned\\x07Eve\\x9b31m" in listing
+    assert "\\x1b[31mnobody" in missing
