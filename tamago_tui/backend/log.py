@@ -76,6 +76,12 @@ class _LogFile(logging.FileHandler):
     def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
         self.failed = True
 
+    def close(self) -> None:
+        try:
+            super().close()
+        except (OSError, ValueError):  # the last flush failed: the file is gone or the disk full
+            pass
+
 
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:

@@ -169,18 +169,26 @@ def test_smtp_connect_never_falls_back_to_plain_text(listen, refuse):
 
 def test_real_servers_without_starttls(dovecot_factory, smtp_server, dovecot, test_ca):
     """Debian's Dovecot with ssl = no and the SMTP server's plain listener: both refused, no login tried."""
+    from tests.diagnostics.serverhelp import assert_no_login_attempt, imap_login_log_since, log_size
+
     plain = dovecot_factory(starttls=False)
+    start = log_size(plain)
     with pytest.raises(NetworkError) as imap_error:
         imap.connect(ServerSettings("localhost", plain.ports["imap"], Security.STARTTLS, plain.alice.login),
                      plain.alice.password, cafile=str(test_ca.cafile), timeout=10)
     assert imap_error.value.category == "starttls_unavailable"
-    assert f"user=<{plain.alice.login}>" not in plain.log_tail(200)  # Dovecot saw no login attempt
+    assert_no_login_attempt(imap_login_log_since(plain, start))  # Dovecot logged the visit, with no login
+    offset = smtp_server.log_path.stat().st_size  # the shared server's log holds earlier tests' AUTHs
     with pytest.raises(NetworkError) as smtp_error:
         asyncio.run(smtp.connect(ServerSettings("localhost", smtp_server.ports["plain"], Security.STARTTLS,
                                                 dovecot.alice.login), dovecot.alice.password,
                                  cafile=str(test_ca.cafile), timeout=10))
     assert smtp_error.value.category == "starttls_unavailable"
-    assert ">> b'AUTH" not in smtp_server.log_tail(200)  # the server logs every command it reads
+    with open(smtp_server.log_path, encoding="utf-8", errors="replace") as handle:
+        handle.seek(offset)
+        since = handle.read()
+    assert ">> b'EHLO" in since  # the server logs every command it reads...
+    assert ">> b'AUTH" not in since  # ...and no AUTH came
 
 
 def test_an_unusable_ca_file_is_explained(tmp_path, tamago_home):
