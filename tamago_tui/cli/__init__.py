@@ -184,13 +184,10 @@ def _crash_log(args):
 
 
 def _tolerant_output() -> None:
-    """Characters the terminal cannot show become escapes, not a UnicodeEncodeError; bytes on
-    stdin that are not UTF-8 arrive as lone surrogates (the readers decide what that means)
-    instead of a UnicodeDecodeError."""
-    for stream, errors in ((sys.stdout, "backslashreplace"), (sys.stderr, "backslashreplace"),
-                           (sys.stdin, "surrogateescape")):
+    """Characters the terminal cannot show become escapes, not a UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
         try:
-            stream.reconfigure(errors=errors)
+            stream.reconfigure(errors="backslashreplace")
         except (AttributeError, ValueError):
             pass
 

@@ -25,23 +25,24 @@ def print_table(rows: list[list[str]], headers: list[str]) -> None:
 
 def read_password_stdin() -> str:
     """The first line of stdin, without its newline. Passwords never come from argv."""
-    line = sys.stdin.readline()
-    if not is_utf8(line):
+    raw = getattr(sys.stdin, "buffer", None)
+    if raw is None:  # already text (tests, embedding)
+        return sys.stdin.readline().rstrip("\r\n")
+    try:
+        line = raw.readline().decode("utf-8")
+    except UnicodeDecodeError:
         from tamago_tui.backend.errors import UsageError
 
-        raise UsageError("The password on stdin is not UTF-8 text; mail servers expect UTF-8.")
+        raise UsageError("The password on stdin is not UTF-8 text; mail servers expect UTF-8.") from None
     return line.rstrip("\r\n")
 
 
-def is_utf8(text: str) -> bool:
-    """False when `text` holds bytes that were not UTF-8 (read with surrogateescape)."""
-    return not any("\udc80" <= ch <= "\udcff" for ch in text)
-
-
 def read_text_stdin() -> str:
-    """All of stdin as text; bytes that are not UTF-8 become U+FFFD."""
-    text = sys.stdin.read()
-    return text if is_utf8(text) else text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    """All of stdin as text, whatever the locale; bytes that are not UTF-8 become U+FFFD."""
+    raw = getattr(sys.stdin, "buffer", None)
+    if raw is None:
+        return sys.stdin.read()
+    return raw.read().decode("utf-8", "replace")
 
 
 # C0 controls but tab and newline, DEL and the C1 range: what a terminal would obey (colours,
