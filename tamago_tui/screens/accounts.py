@@ -6,10 +6,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from tamago_tui.widgets.markup import escape
-from textual.containers import Vertical
+from textual.containers import Center, Vertical
 from textual.widgets import Button, DataTable, Footer, Static
 
 from tamago_tui.backend.errors import TamagoError
+from tamago_tui.widgets.columns import set_columns
 from tamago_tui.widgets.navbar import NavBar
 from tamago_tui.screens.base import BaseScreen
 
@@ -30,32 +31,49 @@ def action_hint(status: str) -> str:
 
 class AccountsScreen(BaseScreen):
     BINDINGS = [
-        Binding("a", "add", "Add", id="accounts.add"),
-        Binding("e", "edit", "Edit", id="accounts.edit"),
-        Binding("t", "test", "Test now", id="accounts.test"),
-        Binding("s", "sync", "Sync now", id="accounts.sync"),
-        Binding("x", "troubleshoot", "Troubleshoot", id="accounts.troubleshoot"),
-        Binding("d", "remove", "Remove", id="accounts.remove", show=False),
-        Binding("m", "send_test", "Send test email", id="accounts.send_test", show=False),
+        Binding("a", "add", "Add", id="accounts.add", tooltip="Add an account"),
+        Binding("e", "edit", "Edit", id="accounts.edit", tooltip="Edit the selected account"),
+        Binding("t", "test", "Test now", id="accounts.test", tooltip="Test the selected account's connection"),
+        Binding("s", "sync", "Sync now", id="accounts.sync", tooltip="Sync the selected account now"),
+        Binding("x", "troubleshoot", "Troubleshoot", id="accounts.troubleshoot",
+                tooltip="Troubleshoot the selected account's last failure"),
+        Binding("d", "remove", "Remove", id="accounts.remove", show=False,
+                tooltip="Remove the selected account"),
+        Binding("m", "send_test", "Send test email", id="accounts.send_test", show=False,
+                tooltip="Send a test email to the selected account's own address"),
     ]
+    # Actions on the selected account: hidden from the footer and palette while there is none.
+    NEEDS_ACCOUNT = {"edit", "test", "sync", "troubleshoot", "remove", "send_test"}
+
+    states: dict = {}
 
     def compose(self) -> ComposeResult:
         yield NavBar("Accounts", active="accounts")
         with Vertical(id="accounts-empty", classes="empty-state"):
             yield Static("No IMAP accounts connected")
-            yield Button("Add New Account", id="add-account", variant="primary")
-            yield Static("Press a to add an account, F4 for troubleshooting.", classes="hint")
+            with Center():
+                yield Button("Add New Account", id="add-account", variant="primary")
+            yield Static("Press enter or a to add an account, F4 for troubleshooting, F1 for help.",
+                         classes="hint")
         table = DataTable(id="accounts-table", cursor_type="row", zebra_stripes=True)
         yield table
         yield Static("", id="accounts-detail", classes="status-line")
         yield Footer()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.NEEDS_ACCOUNT:
+            return bool(self.app.services.config.accounts)
+        return super().check_action(action, parameters)
+
+    COLUMNS = [("Email", "email", None), ("Status", "status", 16), ("Action", "action", 18)]
+
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_column("Email", key="email", width=34)
-        table.add_column("Status", key="status", width=16)
-        table.add_column("Action", key="action", width=18)
+        set_columns(self.query_one(DataTable), self.COLUMNS, self.app.size.width)
         self.reload()
+
+    def on_resize(self, event) -> None:
+        if set_columns(self.query_one(DataTable), self.COLUMNS, event.size.width):
+            self.reload()
 
     def on_screen_resume(self) -> None:
         self.reload()
@@ -79,6 +97,7 @@ class AccountsScreen(BaseScreen):
         self.query_one("#accounts-detail").display = not empty
         (self.query_one("#add-account") if empty else table).focus()
         self.show_detail()
+        self.refresh_bindings()  # the footer's account actions follow the empty state
 
     def selected_account(self):
         table = self.query_one(DataTable)

@@ -39,9 +39,22 @@ def split_emails(text: str) -> list[str]:
 
 
 class ContactEditor(ModalScreen[int | None]):
+    # One line per field, as in the account editor, so that two shared-address
+    # warnings still leave room for the notes and the buttons at 80x24.
+    DEFAULT_CSS = """
+    ContactEditor .field-label {
+        width: 14;
+    }
+    ContactEditor #notes {
+        height: 6;
+    }
+    ContactEditor #shared-warning {
+        padding: 0 0 0 14;
+    }
+    """
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save", id="contact_editor.save", priority=True),
-        Binding("escape", "cancel", "Cancel", id="contact_editor.cancel"),
+        Binding("ctrl+s", "save", "Save", id="contact_editor.save", priority=True, tooltip="Save the contact"),
+        Binding("escape", "cancel", "Cancel", id="contact_editor.cancel", tooltip="Close without saving"),
     ]
 
     def __init__(self, contact_id: int | None, emails: tuple[str, ...] = (), name: str = ""):
@@ -61,15 +74,21 @@ class ContactEditor(ModalScreen[int | None]):
         title = "Edit contact" if contact else "New contact"
         with Vertical(classes="dialog"):
             yield Static(title, classes="screen-title")
-            yield Label("Name")
-            yield Input(contact.name if contact else self.initial_name, id="name")
-            yield Label("Email addresses (comma-separated)")
-            yield Input(", ".join(contact.emails if contact else self.initial_emails), id="emails")
+            with Horizontal(classes="field-row"):
+                yield Label("Name", classes="field-label")
+                yield Input(contact.name if contact else self.initial_name, id="name", compact=True,
+                            placeholder="first and last name")
+            with Horizontal(classes="field-row"):
+                yield Label("Emails", classes="field-label")
+                yield Input(", ".join(contact.emails if contact else self.initial_emails), id="emails",
+                            compact=True, placeholder="one or more addresses, comma-separated")
             yield Static("", id="shared-warning", classes="warning")
-            yield Label("Organisation")
-            yield Input(contact.organisation if contact else "", id="organisation")
-            yield Label("Notes")
-            yield TextArea(contact.notes if contact else "", id="notes")
+            with Horizontal(classes="field-row"):
+                yield Label("Organisation", classes="field-label")
+                yield Input(contact.organisation if contact else "", id="organisation", compact=True)
+            with Vertical(classes="field-row"):
+                yield Label("Notes", classes="field-label")
+                yield TextArea(contact.notes if contact else "", id="notes")
             yield Static("", id="editor-error", classes="error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel (esc)", id="cancel")
@@ -77,6 +96,12 @@ class ContactEditor(ModalScreen[int | None]):
 
     def on_mount(self) -> None:
         self.check_shared()
+        self.query_one("#name", Input).focus()
+
+    @on(Input.Submitted)
+    def next_field(self) -> None:
+        """Enter moves on to the next field; ctrl+s saves."""
+        self.focus_next()
 
     @on(Input.Changed, "#emails")
     def check_shared(self) -> None:

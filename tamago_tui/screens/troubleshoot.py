@@ -42,11 +42,16 @@ def render_guide(explanation, heading: str = "") -> str:
 
 
 class TroubleshootScreen(BaseScreen):
+    # Short descriptions fit the footer at 80 columns; the tooltips are what the palette shows.
     BINDINGS = [
-        Binding("ctrl+e", "explain", "Explain", id="troubleshoot.explain", priority=True),
-        Binding("ctrl+b", "browse", "Browse guides", id="troubleshoot.browse", priority=True),
-        Binding("ctrl+y", "copy", "Copy guide", id="troubleshoot.copy", priority=True),
-        Binding("ctrl+l", "last_failure", "Account failures", id="troubleshoot.accounts", priority=True),
+        Binding("ctrl+e", "explain", "Explain", id="troubleshoot.explain", priority=True,
+                tooltip="Explain the pasted error"),
+        Binding("ctrl+b", "browse", "Guides", id="troubleshoot.browse", priority=True,
+                tooltip="Browse the guides for the chosen provider (again: back to the pasted error)"),
+        Binding("ctrl+y", "copy", "Copy", id="troubleshoot.copy", priority=True,
+                tooltip="Copy the guide shown"),
+        Binding("ctrl+l", "last_failure", "Last error", id="troubleshoot.accounts", priority=True,
+                tooltip="Explain the last error of a failing account"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -105,7 +110,7 @@ class TroubleshootScreen(BaseScreen):
     def _set_browsing(self, browsing: bool) -> None:
         self.query_one("#guide-list").display = browsing
         self.query_one("#error-text").display = not browsing
-        hint = ("Guides for the chosen provider: up/down to read, ctrl+b to paste an error instead."
+        hint = ("Guides for the chosen provider: up/down picks one, ctrl+b goes back to the error."
                 if browsing else "Paste an error message, then press ctrl+e. ctrl+b browses the guides.")
         self.query_one("#troubleshoot-hint", Static).update(hint)
 
