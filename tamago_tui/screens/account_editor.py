@@ -35,7 +35,7 @@ def _slug(email: str, taken) -> str:
     return name
 
 
-class AccountEditor(BaseScreen):
+class AccountEditor(BaseScreen[str | None]):
     # Short descriptions fit the footer at 80 columns; the tooltips are what the palette shows.
     BINDINGS = [
         Binding("ctrl+t", "test", "Test", id="editor.test", priority=True, tooltip="Test the connection"),
@@ -330,12 +330,12 @@ class AccountEditor(BaseScreen):
         from tamago_tui.screens.confirm import Confirm
 
         if self.pristine is None or self._form_state() == self.pristine:
-            self.app.pop_screen()
+            self.dismiss(None)
             return
 
         def done(discard: bool | None) -> None:
             if discard:
-                self.app.pop_screen()
+                self.dismiss(None)
 
         self.app.push_screen(Confirm("Discard the changes to this account?", yes="Discard (y)",
                                      no="Keep editing (n)"), done)
@@ -490,7 +490,7 @@ class AccountEditor(BaseScreen):
 
     def _saved(self, account: Account) -> None:
         self.notify(f"Saved {account.email}.")
-        self.app.pop_screen()
+        self.dismiss(account.name)  # the list selects it
 
 
 # RFC 6154 SPECIAL-USE flags, plus Gmail's \\Important; \\HasNoChildren and the like are noise here.

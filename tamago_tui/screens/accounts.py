@@ -78,10 +78,13 @@ class AccountsScreen(BaseScreen):
     def on_screen_resume(self) -> None:
         self.reload()
 
-    def reload(self) -> None:
+    def reload(self, select: str | None = None) -> None:
+        """Rebuild the list; the cursor stays on the same account (or goes to `select`)."""
         services = self.app.services
         accounts = services.accounts()
         table = self.query_one(DataTable)
+        current = self.selected_account()
+        select = select or (current.name if current else None)
         table.clear()
         store = services.open_store()
         try:
@@ -91,6 +94,8 @@ class AccountsScreen(BaseScreen):
         for account in accounts:
             status = self.states[account.name].get("status") or "never_tested"
             table.add_row(account.email, STATUS_LABELS.get(status, status), action_hint(status), key=account.name)
+        if select in self.states:
+            table.move_cursor(row=table.get_row_index(select))
         empty = not accounts
         self.query_one("#accounts-empty").display = empty
         table.display = not empty
@@ -98,6 +103,11 @@ class AccountsScreen(BaseScreen):
         (self.query_one("#add-account") if empty else table).focus()
         self.show_detail()
         self.refresh_bindings()  # the footer's account actions follow the empty state
+
+    def select(self, name: str | None) -> None:
+        """Put the cursor on account `name` (the one just saved)."""
+        if name:
+            self.reload(select=name)
 
     def selected_account(self):
         table = self.query_one(DataTable)
@@ -128,7 +138,7 @@ class AccountsScreen(BaseScreen):
     def action_add(self) -> None:
         from tamago_tui.screens.account_editor import AccountEditor
 
-        self.app.push_screen(AccountEditor())
+        self.app.push_screen(AccountEditor(), self.select)
 
     def _selected_or_warn(self):
         account = self.selected_account()
@@ -141,7 +151,7 @@ class AccountsScreen(BaseScreen):
 
         account = self._selected_or_warn()
         if account is not None:
-            self.app.push_screen(AccountEditor(account))
+            self.app.push_screen(AccountEditor(account), self.select)
 
     def action_test(self) -> None:
         from tamago_tui.screens.connection_test import ConnectionTestScreen

@@ -39,19 +39,8 @@ def split_emails(text: str) -> list[str]:
 
 
 class ContactEditor(ModalScreen[int | None]):
-    # One line per field, as in the account editor, so that two shared-address
-    # warnings still leave room for the notes and the buttons at 80x24.
-    DEFAULT_CSS = """
-    ContactEditor .field-label {
-        width: 14;
-    }
-    ContactEditor #notes {
-        height: 6;
-    }
-    ContactEditor #shared-warning {
-        padding: 0 0 0 14;
-    }
-    """
+    # One line per field, as in the account editor (layout in app.tcss), so that two
+    # shared-address warnings still leave room for the notes and the buttons at 80x24.
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="contact_editor.save", priority=True, tooltip="Save the contact"),
         Binding("escape", "cancel", "Cancel", id="contact_editor.cancel", tooltip="Close without saving"),

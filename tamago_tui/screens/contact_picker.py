@@ -15,7 +15,7 @@ PAGE = 40
 
 
 class ContactPicker(ModalScreen[int | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="contact_picker.cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="contact_picker.cancel", tooltip="Close without choosing")]
 
     def __init__(self, title: str, rows: list[ContactRow], exclude: int | None = None, query: str = ""):
         super().__init__()
@@ -48,7 +48,8 @@ class ContactPicker(ModalScreen[int | None]):
             table.add_row(row.name, row.emails, key=str(row.id))
         more = f"; showing {PAGE}" if len(matches) > PAGE else ""
         noun = "contact" if len(matches) == 1 else "contacts"
-        self.query_one("#picker-status", Static).update(f"{len(matches)} {noun}{more}")
+        self.query_one("#picker-status", Static).update(
+            f"{len(matches)} {noun}{more} · enter chooses, esc cancels")
 
     @on(Input.Submitted, "#picker-filter")
     def submit_filter(self) -> None:

@@ -10,7 +10,7 @@ from textual.widgets import Input, Static
 
 
 class SecretPrompt(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="secret.cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="secret.cancel", tooltip="Close without a passphrase")]
 
     def __init__(self, question: str, hint: str = ""):
         super().__init__()
@@ -22,6 +22,7 @@ class SecretPrompt(ModalScreen[str | None]):
             if self.hint:
                 yield Static(self.hint, classes="hint")
             yield Input(password=True, id="secret")
+            yield Static("enter confirms · esc cancels", classes="hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)

@@ -440,6 +440,7 @@ async def test_contact_editor_fits_with_two_warnings(make_app):
         save = app.screen.query_one("#save", Button)
         assert save.region.bottom <= 24 - 1
         assert app.screen.query_one("#notes", TextArea).region.height >= 4
+        assert all(label.region.height == 1 for label in app.screen.query(".field-label"))  # no wrapping
 
 
 # -- small and large terminals -------------------------------------------------
@@ -472,3 +473,33 @@ def test_navbar_drops_inactive_tabs_first():
     assert "F3 Accounts" in narrow and "F5" not in narrow
     tiny = layout("A very long screen title indeed", "accounts", 20)
     assert tiny == "[b]A very long screen…[/b]"
+
+
+async def test_label_lights_only_while_its_row_has_focus(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f4")  # the Select had focus first, then the text box took it
+        await pilot.pause()
+        label = app.screen.query_one(".field-label")
+        unlit = label.styles.color
+        await pilot.press("shift+tab")
+        await pilot.pause()
+        assert app.focused.id == "provider"
+        assert label.styles.color != unlit
+        await pilot.press("tab")
+        await pilot.pause()
+        assert label.styles.color == unlit
+
+
+async def test_saved_account_is_selected_in_the_list(make_app):
+    app = make_app(accounts=[sample_account("a", "a@example.org"), sample_account("b", "b@example.org")])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f3")
+        await pilot.pause()
+        table = app.screen.query_one(DataTable)
+        assert table.cursor_row == 0
+        await pilot.press("a")
+        await pilot.pause()
+        app.screen.dismiss("b")  # what the editor does once the account is saved
+        await pilot.pause()
+        assert app.screen.selected_account().name == "b"
