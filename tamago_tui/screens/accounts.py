@@ -131,6 +131,9 @@ class AccountsScreen(BaseScreen):
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.show_detail()
 
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_edit()  # enter on an account opens it, as enter opens a contact
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "add-account":
             self.action_add()

@@ -503,3 +503,12 @@ async def test_saved_account_is_selected_in_the_list(make_app):
         app.screen.dismiss("b")  # what the editor does once the account is saved
         await pilot.pause()
         assert app.screen.selected_account().name == "b"
+
+
+async def test_enter_on_an_account_opens_the_editor(make_app):
+    app = make_app(accounts=[sample_account("a", "a@example.org"), sample_account("b", "b@example.org")])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f3", "down", "enter")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "AccountEditor"
+        assert app.screen.query_one("#email", Input).value == "b@example.org"
