@@ -39,14 +39,14 @@ class TamagoApp(App):
     # The NavBar shows F2-F5 and the footer shows F1; the rest is in the palette and on F1.
     BINDINGS = [
         Binding("f2", "switch_mode('contacts')", "Contacts", id="go.contacts", show=False,
-                tooltip="Show the contact list"),
+                tooltip="Contacts: the contact list"),
         Binding("f3", "switch_mode('accounts')", "Accounts", id="go.accounts", show=False,
-                tooltip="Show the linked mailboxes"),
+                tooltip="Accounts: the linked mailboxes"),
         Binding("f4", "switch_mode('troubleshoot')", "Troubleshooting", id="go.troubleshoot", show=False,
                 tooltip="Troubleshooting: explain a connection error"),
         Binding("f5", "switch_mode('outbox')", "Outbox", id="go.outbox", show=False,
-                tooltip="Messages waiting to be sent"),
-        Binding("f6", "compose", "Compose", id="app.compose", show=False, tooltip="Write a new message"),
+                tooltip="Outbox: messages waiting to be sent"),
+        Binding("f6", "compose", "Compose", id="app.compose", show=False, tooltip="Compose a new message"),
         Binding("f1", "help", "Help", id="app.help", priority=True, tooltip="Help: the keys of every screen"),
         Binding("question_mark", "help", "Help", id="app.help_key", show=False,
                 tooltip="Help: the keys of every screen"),

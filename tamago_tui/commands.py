@@ -56,7 +56,8 @@ class KeysProvider(Provider):
         matcher = self.matcher(query)
         for node, entry, where in self._entries():
             text = self._text(entry)
-            score = matcher.match(text)
+            # The footer's word counts too: "Pin cert" finds "Pin the untrusted certificate".
+            score = max(matcher.match(text), matcher.match(entry.description))
             if score > 0:
                 yield Hit(score, matcher.highlight(text), self._command(node, entry), text=text,
                           help=self._help(entry, where))

@@ -17,6 +17,19 @@ async def palette_texts(screen) -> list[str]:
     return [hit.text async for hit in KeysProvider(screen).discover()]
 
 
+async def palette_choose(app, pilot, query: str) -> None:
+    """Type `query` into the open palette, wait for its results, run the first."""
+    from textual.command import CommandList
+
+    await pilot.press(*query)
+    for _ in range(50):  # the palette searches in a worker: wait for a result, not for a clock
+        await pilot.pause()
+        if app.screen.query_one(CommandList).option_count:
+            break
+    await pilot.press("enter")
+    await pilot.pause()
+
+
 async def settle(app, pilot):
     for _ in range(3):
         await app.workers.wait_for_complete()
@@ -57,10 +70,7 @@ async def test_palette_runs_a_screen_key(make_app):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f3")
         await pilot.press("ctrl+p")
-        await pilot.press(*"add an account")
-        await pilot.pause()
-        await pilot.press("enter")
-        await pilot.pause()
+        await palette_choose(app, pilot, "add an account")
         assert type(app.screen).__name__ == "AccountEditor"
 
 
@@ -512,3 +522,12 @@ async def test_enter_on_an_account_opens_the_editor(make_app):
         await pilot.pause()
         assert type(app.screen).__name__ == "AccountEditor"
         assert app.screen.query_one("#email", Input).value == "b@example.org"
+
+
+@pytest.mark.parametrize("query, mode", [("outbox", "outbox"), ("contacts", "contacts"), ("troubleshoot", "troubleshoot")])
+async def test_palette_finds_every_screen_by_name(make_app, query, mode):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+p")
+        await palette_choose(app, pilot, query)
+        assert app.current_mode == mode

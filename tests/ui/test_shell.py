@@ -32,7 +32,7 @@ async def test_command_palette_lists_screens(make_app):
         from tamago_tui.commands import KeysProvider
 
         texts = [hit.text async for hit in KeysProvider(app.screen).discover()]
-        for screen, key in [("Show the contact list", "F2"), ("Show the linked mailboxes", "F3"),
+        for screen, key in [("Contacts: the contact list", "F2"), ("Accounts: the linked mailboxes", "F3"),
                             ("Troubleshooting: explain a connection error", "F4")]:
             assert f"{screen}  ({key})" in texts
         await pilot.press("ctrl+p")
