@@ -71,6 +71,7 @@ class TroubleshootScreen(BaseScreen):
         self.query_one("#guide-list").display = False
         self.query_one("#error-text").focus()
         self.current = None
+        self.failure_index = -1  # ctrl+l: which failing account was shown last
 
     @property
     def provider(self) -> str | None:
@@ -157,6 +158,9 @@ class TroubleshootScreen(BaseScreen):
         if not failing:
             self.notify("No account is failing right now.")
             return
-        account, state = failing[0]
+        # Each press shows the next failing account, so several can be gone through by key.
+        self.failure_index = (self.failure_index + 1) % len(failing)
+        account, state = failing[self.failure_index]
         self.show_text(state.get("last_error") or "", provider=account.provider)
-        self.notify(f"Last failure of {account.email}.")
+        more = f" ({self.failure_index + 1} of {len(failing)}; ctrl+l again for the next)" if len(failing) > 1 else ""
+        self.notify(f"Last failure of {account.email}{more}.")
