@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -287,7 +288,8 @@ class AccountEditor(BaseScreen[str | None]):
         folder_list.clear_options()
         for name, flags in folder_order(self.folders):
             label = f"{name}  {' '.join(special_use(flags))}".rstrip()
-            folder_list.add_option((label, name, name in selected))
+            # Text, not markup: "[Gmail]/All Mail" would lose its "[Gmail]" as a style tag.
+            folder_list.add_option((Text(label), name, name in selected))
         hint = "Folders to index (space toggles):" if self.folders else "Folders: test the connection to choose."
         self.query_one("#folders-hint", Static).update(hint)
         folder_list.display = bool(self.folders)
@@ -489,7 +491,7 @@ class AccountEditor(BaseScreen[str | None]):
         return ask_from_thread(self.app, SecretPrompt(question, hint))
 
     def _saved(self, account: Account) -> None:
-        self.notify(f"Saved {account.email}.")
+        self.notify(escape(f"Saved {account.email}."))
         self.dismiss(account.name)  # the list selects it
 
 

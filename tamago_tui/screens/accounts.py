@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -93,7 +94,8 @@ class AccountsScreen(BaseScreen):
             store.close()
         for account in accounts:
             status = self.states[account.name].get("status") or "never_tested"
-            table.add_row(account.email, STATUS_LABELS.get(status, status), action_hint(status), key=account.name)
+            table.add_row(Text(account.email), STATUS_LABELS.get(status, status), action_hint(status),
+                          key=account.name)
         if select in self.states:
             table.move_cursor(row=table.get_row_index(select))
         empty = not accounts
@@ -126,7 +128,7 @@ class AccountsScreen(BaseScreen):
         if state.get("status") == "failing":
             detail.update(f"[b]{state.get('last_category') or 'error'}[/b]: {escape(state.get('last_error') or '')}")
         else:
-            detail.update(f"{account.imap.host}:{account.imap.port} ({account.imap.security.label})")
+            detail.update(Text(f"{account.imap.host}:{account.imap.port} ({account.imap.security.label})"))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.show_detail()
@@ -166,7 +168,7 @@ class AccountsScreen(BaseScreen):
     def action_sync(self) -> None:
         account = self._selected_or_warn()
         if account is not None:
-            self.notify(f"Syncing {account.email}…")
+            self.notify(escape(f"Syncing {account.email}…"))
             self.run_sync(account.name)
 
     @work(thread=True, group="sync", exit_on_error=False)
@@ -209,7 +211,7 @@ class AccountsScreen(BaseScreen):
     def action_send_test(self) -> None:
         account = self._selected_or_warn()
         if account is not None:
-            self.notify(f"Sending a test message to {account.email}…")
+            self.notify(escape(f"Sending a test message to {account.email}…"))
             self.send_test(account)
 
     @work(thread=True, group="send-test", exit_on_error=False)

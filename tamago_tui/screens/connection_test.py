@@ -155,7 +155,7 @@ class ConnectionTestScreen(BaseScreen[TestResult | None]):
         table = self.query_one(DataTable)
         width = self.detail_width
         detail = step.detail if len(step.detail) <= width else step.detail[: width - 1] + "…"
-        table.add_row(f"{step.protocol.upper()} {step.name}", MARKS.get(step.status, step.status),
+        table.add_row(Text(f"{step.protocol.upper()} {step.name}"), MARKS.get(step.status, step.status),
                       Text(detail))
         table.move_cursor(row=table.row_count - 1)
 

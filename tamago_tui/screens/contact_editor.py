@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,6 +14,7 @@ from textual.widgets import Button, Input, Label, Static, TextArea
 
 from tamago_tui.backend.contacts import ContactBook, sender_prefill
 from tamago_tui.backend.errors import TamagoError
+from tamago_tui.widgets.markup import escape
 
 
 def edit_sender(app, sender: str, on_done=None) -> None:
@@ -28,7 +30,7 @@ def edit_sender(app, sender: str, on_done=None) -> None:
     finally:
         store.close()
     if owners:
-        app.notify(f"{address} is already a contact; editing it.")
+        app.notify(escape(f"{address} is already a contact; editing it."))
         app.push_screen(ContactEditor(owners[0]), on_done)
     else:
         app.push_screen(ContactEditor(None, emails=(address,), name=name), on_done)
@@ -109,7 +111,7 @@ class ContactEditor(ModalScreen[int | None]):
         if len(lines) > 2:  # keep the dialog within 24 rows
             lines = [lines[0], f"⚠ and {len(lines) - 1} more addresses other contacts also have"]
         warning = self.query_one("#shared-warning", Static)
-        warning.update("\n".join(lines))
+        warning.update(Text("\n".join(lines)))  # names are not markup
         warning.display = bool(lines)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -131,7 +133,7 @@ class ContactEditor(ModalScreen[int | None]):
             else:
                 contact = book.update(self.contact_id, name=name, emails=emails, organisation=org, notes=notes)
         except TamagoError as exc:
-            self.query_one("#editor-error", Static).update(str(exc))
+            self.query_one("#editor-error", Static).update(Text(str(exc)))
             return
         finally:
             store.close()

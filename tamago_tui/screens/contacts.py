@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,6 +22,7 @@ from tamago_tui.backend.contacts import ContactBook, ContactRow, RowFilter
 from tamago_tui.screens.base import BaseScreen
 from tamago_tui.widgets.columns import set_columns
 from tamago_tui.widgets.navbar import NavBar
+from tamago_tui.widgets.markup import escape
 
 # Rows put in the table at a time, beyond what its height shows.
 PAGE_MARGIN = 20
@@ -108,7 +110,8 @@ class ContactsScreen(BaseScreen):
     def _append(self, rows: list[ContactRow]) -> None:
         table = self.query_one(DataTable)
         for row in rows:
-            table.add_row(row.name, row.organisation, row.emails, key=str(row.id))
+            # Text, not str: a DataTable reads a str as markup, and "Ada [/b]" would crash it.
+            table.add_row(Text(row.name), Text(row.organisation), Text(row.emails), key=str(row.id))
 
     @on(DataTable.RowHighlighted, "#contacts-table")
     def more_rows(self, event: DataTable.RowHighlighted) -> None:
@@ -221,7 +224,7 @@ class ContactsScreen(BaseScreen):
     def _imported(self, path: str, report: contact_io.ImportReport) -> None:
         self.last_import = report
         warnings = f" {len(report.warnings)} warnings (see `tamago contacts import`)." if report.warnings else ""
-        self.notify(f"Imported {path}: {report.summary()}.{warnings}", title="Import")
+        self.notify(escape(f"Imported {path}: {report.summary()}.{warnings}"), title="Import")
         self.load_rows()
 
     def action_export(self) -> None:
@@ -246,7 +249,7 @@ class ContactsScreen(BaseScreen):
             return
         finally:
             store.close()
-        self.app.call_from_thread(self.notify, f"Exported {count} contacts to {path}.", title="Export")
+        self.app.call_from_thread(self.notify, escape(f"Exported {count} contacts to {path}."), title="Export")
 
     def action_merge(self) -> None:
         """Merge the selected contact into another one, chosen from a filtered list."""
@@ -277,7 +280,7 @@ class ContactsScreen(BaseScreen):
                 return
             finally:
                 store.close()
-            self.notify(f"Merged {source.name} into {target_name}.")
+            self.notify(escape(f"Merged {source.name} into {target_name}."))
             self.load_rows()
 
         self.app.push_screen(Confirm(f"Merge {source.name} into {target_name}? {source.name} is then "

@@ -15,6 +15,7 @@ from textual.widgets.option_list import Option
 
 from tamago_tui.widgets.navbar import NavBar
 from tamago_tui.screens.base import BaseScreen
+from tamago_tui.widgets.markup import escape
 
 PROVIDERS = [
     ("Any provider", ""), ("Gmail", "gmail"), ("Google Workspace", "google_workspace"),
@@ -163,4 +164,4 @@ class TroubleshootScreen(BaseScreen):
         account, state = failing[self.failure_index]
         self.show_text(state.get("last_error") or "", provider=account.provider)
         more = f" ({self.failure_index + 1} of {len(failing)}; ctrl+l again for the next)" if len(failing) > 1 else ""
-        self.notify(f"Last failure of {account.email}{more}.")
+        self.notify(escape(f"Last failure of {account.email}{more}."))

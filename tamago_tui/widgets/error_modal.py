@@ -43,7 +43,7 @@ class ErrorModal(ModalScreen[None]):
             yield Static(self.title_text, classes="screen-title")
             with VerticalScroll():
                 if self.context:
-                    yield Static(self.context, classes="hint")
+                    yield Static(Text(self.context), classes="hint")
                 yield Static(Text(self.message), id="error-message")
                 if self.category and self.category != "unknown":
                     yield Static(f"Category: {self.category}. Press g for the fix.", classes="hint")
