@@ -352,7 +352,7 @@ class AccountEditor(BaseScreen[str | None]):
         if "@" not in email:
             self.status("Enter the email address first.")
             return
-        self.status(f"Looking up the servers for {email.split('@')[1]}…")
+        self.status(escape(f"Looking up the servers for {email.split('@')[1]}…"))
         self.run_lookup(email)
 
     @work(thread=True, exclusive=True, group="lookup", exit_on_error=False)
@@ -368,8 +368,8 @@ class AccountEditor(BaseScreen[str | None]):
 
     def _apply_lookup(self, result) -> None:
         if result.imap is None and result.smtp is None:
-            self.status(getattr(result, "message", "") or "Could not determine the server settings. "
-                        "Contact your email administrator for the IMAP and SMTP details.")
+            self.status(escape(getattr(result, "message", "") or "Could not determine the server settings. "
+                               "Contact your email administrator for the IMAP and SMTP details."))
             return
         for proto in ("imap", "smtp"):
             server = getattr(result, proto)
