@@ -531,3 +531,27 @@ async def test_palette_finds_every_screen_by_name(make_app, query, mode):
         await pilot.press("ctrl+p")
         await palette_choose(app, pilot, query)
         assert app.current_mode == mode
+
+
+async def test_a_new_passphrase_is_typed_twice(make_app):
+    from tamago_tui.screens.passphrase import SecretPrompt
+
+    app = make_app()
+    answers = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.push_screen(SecretPrompt("Choose a master passphrase for the new encrypted password store"),
+                        answers.append)
+        await pilot.pause()
+        await pilot.press(*"secret", "enter", *"secrte", "enter")
+        await pilot.pause()
+        assert answers == [] and "differ" in str(app.screen.query_one("#secret-error").render())
+        assert app.focused.id == "secret"
+        await pilot.press(*"secret", "enter", *"secret", "enter")
+        await pilot.pause()
+        assert answers == ["secret"]
+        app.push_screen(SecretPrompt("Master passphrase for the encrypted password store"), answers.append)
+        await pilot.pause()
+        await pilot.press(*"open", "enter")  # unlocking an existing store: once is enough
+        await pilot.pause()
+        assert answers == ["secret", "open"]
