@@ -15,6 +15,7 @@ from textual.screen import Screen
 
 from tamago_tui import __version__
 from tamago_tui.backend.services import Services
+from tamago_tui.commands import KeysProvider
 from tamago_tui.screens.accounts import AccountsScreen
 from tamago_tui.screens.contacts import ContactsScreen
 from tamago_tui.screens.outbox import OutboxScreen
@@ -32,12 +33,24 @@ class TamagoApp(App):
         "troubleshoot": TroubleshootScreen,
         "outbox": OutboxScreen,
     }
+    COMMANDS = App.COMMANDS | {KeysProvider}
+    # Screens narrower than 80 columns get the "-narrow" class; app.tcss tightens forms there.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-wide")]
+    # The NavBar shows F2-F5 and the footer shows F1; the rest is in the palette and on F1.
     BINDINGS = [
-        Binding("f2", "switch_mode('contacts')", "Contacts", id="go.contacts", show=False),
-        Binding("f3", "switch_mode('accounts')", "Accounts", id="go.accounts", show=False),
-        Binding("f4", "switch_mode('troubleshoot')", "Help me", id="go.troubleshoot", show=False),
-        Binding("f5", "switch_mode('outbox')", "Outbox", id="go.outbox", show=False),
-        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+        Binding("f2", "switch_mode('contacts')", "Contacts", id="go.contacts", show=False,
+                tooltip="Contacts: the contact list"),
+        Binding("f3", "switch_mode('accounts')", "Accounts", id="go.accounts", show=False,
+                tooltip="Accounts: the linked mailboxes"),
+        Binding("f4", "switch_mode('troubleshoot')", "Troubleshooting", id="go.troubleshoot", show=False,
+                tooltip="Troubleshooting: explain a connection error"),
+        Binding("f5", "switch_mode('outbox')", "Outbox", id="go.outbox", show=False,
+                tooltip="Outbox: messages waiting to be sent"),
+        Binding("f6", "compose", "Compose", id="app.compose", show=False, tooltip="Compose a new message"),
+        Binding("f1", "help", "Help", id="app.help", priority=True, tooltip="Help: the keys of every screen"),
+        Binding("question_mark", "help", "Help", id="app.help_key", show=False,
+                tooltip="Help: the keys of every screen"),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True, show=False),
     ]
 
     def __init__(self, services: Services, **kwargs):
@@ -49,14 +62,18 @@ class TamagoApp(App):
         self.switch_mode("contacts" if self.services.accounts() else "accounts")
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield SystemCommand("Contacts", "Show the contact list (F2)", lambda: self.switch_mode("contacts"))
-        yield SystemCommand("Accounts", "Show linked mailboxes (F3)", lambda: self.switch_mode("accounts"))
-        yield SystemCommand(
-            "Troubleshooting", "Explain a connection error (F4)", lambda: self.switch_mode("troubleshoot")
-        )
-        yield SystemCommand("Outbox", "Messages waiting to be sent (F5)", lambda: self.switch_mode("outbox"))
-        yield SystemCommand("Compose", "Write a new message", self.action_compose)
-        yield from super().get_system_commands(screen)
+        # Screens and keys come from KeysProvider (commands.py), each with its key.
+        for command in super().get_system_commands(screen):
+            if command.title != "Quit":  # KeysProvider lists Quit with its key
+                yield command
+
+    def action_help(self) -> None:
+        from tamago_tui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)
+        else:
+            self.push_screen(HelpScreen(self.screen))
 
     def action_compose(self) -> None:
         from tamago_tui.screens.compose import ComposeScreen

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -35,13 +36,16 @@ def _slug(email: str, taken) -> str:
     return name
 
 
-class AccountEditor(BaseScreen):
+class AccountEditor(BaseScreen[str | None]):
+    # Short descriptions fit the footer at 80 columns; the tooltips are what the palette shows.
     BINDINGS = [
-        Binding("ctrl+t", "test", "Test connection", id="editor.test", priority=True),
-        Binding("ctrl+s", "save", "Save", id="editor.save", priority=True),
-        Binding("ctrl+l", "lookup", "Look up servers", id="editor.lookup", priority=True),
-        Binding("ctrl+r", "clear", "Clear", id="editor.clear", priority=True),
-        Binding("escape", "cancel", "Cancel", id="editor.cancel"),
+        Binding("ctrl+t", "test", "Test", id="editor.test", priority=True, tooltip="Test the connection"),
+        Binding("ctrl+s", "save", "Save", id="editor.save", priority=True,
+                tooltip="Save the account (after a passing test)"),
+        Binding("ctrl+l", "lookup", "Lookup", id="editor.lookup", priority=True,
+                tooltip="Look up the servers for this address"),
+        Binding("ctrl+r", "clear", "Clear", id="editor.clear", priority=True, tooltip="Clear the form"),
+        Binding("escape", "cancel", "Cancel", id="editor.cancel", tooltip="Close the editor without saving"),
     ]
 
     def __init__(self, account: Account | None = None):
@@ -51,6 +55,7 @@ class AccountEditor(BaseScreen):
         self.folders: list[tuple[str, tuple[str, ...]]] = []
         self.confirmed_plaintext = False
         self.last_report = None
+        self.pristine: tuple | None = None  # the form as opened, to tell whether escape loses anything
 
     # -- layout ------------------------------------------------------------
 
@@ -64,6 +69,8 @@ class AccountEditor(BaseScreen):
                 yield Select(choices, value=a.provider if a else "custom", allow_blank=False,
                              id="provider", compact=True)
             yield from self._row("Email", "email", a.email if a else "", placeholder="you@example.org")
+            # The preset's badges and the form's warnings, near the top so they need no scrolling.
+            yield Static("", id="editor-notes", classes="notes")
             yield from self._row("Name", "display_name", a.display_name if a else "",
                                  placeholder="display name (optional)")
             yield Static("IMAP (reading mail)", classes="section")
@@ -84,7 +91,7 @@ class AccountEditor(BaseScreen):
                                  placeholder="optional: a command that prints the password (pass, gopass…)")
             yield Static("Folders: test the connection to choose.", id="folders-hint", classes="section")
             yield SelectionList[str](id="folders")
-            yield Static("", id="editor-notes", classes="hint")
+            yield Static("", id="provider-notes", classes="hint")
         yield Static("", id="editor-status", classes="status-line")
         yield Footer()
 
@@ -121,6 +128,10 @@ class AccountEditor(BaseScreen):
         self._show_folders(list(self.original.folders) if self.original else [])
         self._update_smtp_fields()
         self._show_notes()
+        self.call_after_refresh(self._remember_pristine)
+
+    def _remember_pristine(self) -> None:
+        self.pristine = self._form_state()
 
     # -- reading the form -----------------------------------------------------
 
@@ -243,14 +254,18 @@ class AccountEditor(BaseScreen):
         self._show_notes()
 
     def _show_notes(self) -> None:
-        notes = []
+        notes, details = [], []
         try:
             provider = providers.get(str(self.query_one("#provider", Select).value))
         except Exception:
             provider = None
         if provider is not None and provider.id != "custom":
-            notes += [f"• {label}" for label in providers.flag_notes(provider)]
-            notes += [f"  {n}" for n in provider.notes[:2]]
+            flags = providers.flag_notes(provider)
+            if flags:
+                notes.append(f"[b]{escape(provider.name)}:[/b] " + " · ".join(escape(f) for f in flags))
+            details = [f"• {escape(n)}" for n in provider.notes]
+            if provider.help_url:
+                details.append(f"→ {escape(provider.help_url)}")
         imap_user = self.value("imap_username")
         smtp_user = imap_user if self.query_one("#smtp_same", Checkbox).value else self.value("smtp_username")
         if smtp_user and imap_user and smtp_user.lower() != imap_user.lower():
@@ -261,17 +276,31 @@ class AccountEditor(BaseScreen):
         for proto in ("imap", "smtp"):
             if self.query_one(f"#{proto}_security", Select).value == "none":
                 notes.append(f"⚠ {proto.upper()} without encryption sends your password in clear text.")
-        self.query_one("#editor-notes", Static).update("\n".join(notes))
+        box = self.query_one("#editor-notes", Static)
+        box.update("\n".join(notes))
+        box.display = bool(notes)
+        more = self.query_one("#provider-notes", Static)
+        more.update(f"[b]Notes for {escape(provider.name)}[/b]\n" + "\n".join(details) if details else "")
+        more.display = bool(details)
 
     def _show_folders(self, selected: list[str]) -> None:
         folder_list = self.query_one("#folders", SelectionList)
         folder_list.clear_options()
-        for name, flags in self.folders:
-            label = f"{name}  {' '.join(flags)}".rstrip()
-            folder_list.add_option((label, name, name in selected))
+        for name, flags in folder_order(self.folders):
+            label = f"{name}  {' '.join(special_use(flags))}".rstrip()
+            # Text, not markup: "[Gmail]/All Mail" would lose its "[Gmail]" as a style tag.
+            folder_list.add_option((Text(label), name, name in selected))
         hint = "Folders to index (space toggles):" if self.folders else "Folders: test the connection to choose."
         self.query_one("#folders-hint", Static).update(hint)
         folder_list.display = bool(self.folders)
+
+    def _focus_folders(self) -> None:
+        """After a passing test the next step is the folder list: go there, first folder highlighted."""
+        folder_list = self.query_one("#folders", SelectionList)
+        folder_list.focus()
+        if folder_list.option_count and folder_list.highlighted is None:
+            folder_list.highlighted = 0
+        self.query_one("#folders-hint").scroll_visible(animate=False, top=True)
 
     def status(self, text: str) -> None:
         self.query_one("#editor-status", Static).update(text)
@@ -282,21 +311,48 @@ class AccountEditor(BaseScreen):
         for field in self.query(Input):
             field.value = ""
         self.query_one("#provider", Select).value = "custom"
+        # Blank ports and backfill would only fail validation: back to the defaults.
+        for proto in ("imap", "smtp"):
+            security = Security(self.query_one(f"#{proto}_security", Select).value)
+            self.query_one(f"#{proto}_port", Input).value = str(DEFAULT_PORTS[(Protocol(proto), security)])
+        self.query_one("#backfill_days", Input).value = "90"
         self.tested = None
         self.folders = []
         self._show_folders([])
         self.status("Cleared.")
         self.query_one("#email", Input).focus()
 
+    def _form_state(self) -> tuple:
+        return (tuple(i.value for i in self.query(Input)), tuple(s.value for s in self.query(Select)),
+                self.query_one("#smtp_same", Checkbox).value,
+                tuple(self.query_one("#folders", SelectionList).selected))
+
     def action_cancel(self) -> None:
-        self.app.pop_screen()
+        """Close; a form with changes asks first, so a stray escape loses nothing."""
+        from tamago_tui.screens.confirm import Confirm
+
+        if self.pristine is None or self._form_state() == self.pristine:
+            self.dismiss(None)
+            return
+
+        def done(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        self.app.push_screen(Confirm("Discard the changes to this account?", yes="Discard (y)",
+                                     no="Keep editing (n)"), done)
+
+    @on(Input.Submitted)
+    def next_field(self) -> None:
+        """Enter moves on to the next field, as in a paper form."""
+        self.focus_next()
 
     def action_lookup(self) -> None:
         email = self.value("email")
         if "@" not in email:
             self.status("Enter the email address first.")
             return
-        self.status(f"Looking up the servers for {email.split('@')[1]}…")
+        self.status(escape(f"Looking up the servers for {email.split('@')[1]}…"))
         self.run_lookup(email)
 
     @work(thread=True, exclusive=True, group="lookup", exit_on_error=False)
@@ -312,8 +368,8 @@ class AccountEditor(BaseScreen):
 
     def _apply_lookup(self, result) -> None:
         if result.imap is None and result.smtp is None:
-            self.status(getattr(result, "message", "") or "Could not determine the server settings. "
-                        "Contact your email administrator for the IMAP and SMTP details.")
+            self.status(escape(getattr(result, "message", "") or "Could not determine the server settings. "
+                               "Contact your email administrator for the IMAP and SMTP details."))
             return
         for proto in ("imap", "smtp"):
             server = getattr(result, proto)
@@ -326,7 +382,13 @@ class AccountEditor(BaseScreen):
                 self.query_one(f"#{proto}_username", Input).value = server.username
         if getattr(result, "provider", None):
             self.query_one("#provider", Select).value = result.provider
-        self.status(f"Found via {result.source} ({result.confidence} confidence). Test the connection next.")
+        found = f"Found via {result.source} ({result.confidence} confidence)."
+        password = self.query_one("#imap_password", Input)
+        if not password.value and not self.value("password_command") and self.original is None:
+            password.focus()  # the one field left before a test
+            self.status(f"{found} Enter the password, then ctrl+t tests the connection.")
+        else:
+            self.status(f"{found} Test the connection next (ctrl+t).")
 
     def action_test(self) -> None:
         from tamago_tui.screens.confirm import Confirm
@@ -381,7 +443,8 @@ class AccountEditor(BaseScreen):
                 self.folders = folders
                 defaults = list(account.folders) or providers.default_folders(account.provider, folders)
                 self._show_folders(defaults)
-            self.status("✓ Connection test passed. Check the folders, then press ctrl+s to save.")
+                self.call_after_refresh(self._focus_folders)
+            self.status("✓ Connection test passed. Check the folders (space ticks), then ctrl+s saves.")
         else:
             self.tested = None
             failure = report.first_failure
@@ -428,8 +491,25 @@ class AccountEditor(BaseScreen):
         return ask_from_thread(self.app, SecretPrompt(question, hint))
 
     def _saved(self, account: Account) -> None:
-        self.notify(f"Saved {account.email}.")
-        self.app.pop_screen()
+        self.notify(escape(f"Saved {account.email}."))
+        self.dismiss(account.name)  # the list selects it
+
+
+# RFC 6154 SPECIAL-USE flags, plus Gmail's \\Important; \\HasNoChildren and the like are noise here.
+SPECIAL_USE = {"\\all", "\\archive", "\\drafts", "\\flagged", "\\junk", "\\sent", "\\trash", "\\important"}
+
+
+def special_use(flags) -> list[str]:
+    return [str(f) for f in flags or () if str(f).lower() in SPECIAL_USE]
+
+
+def folder_order(folders: list[tuple[str, tuple[str, ...]]]) -> list[tuple[str, tuple[str, ...]]]:
+    """INBOX first, then the special-use folders (Sent, All Mail...), then the rest, each in server order."""
+    def rank(item):
+        name, flags = item
+        return 0 if name.upper() == "INBOX" else 1 if special_use(flags) else 2
+
+    return sorted(folders, key=rank)
 
 
 def _same_servers(a: Account, b: Account) -> bool:

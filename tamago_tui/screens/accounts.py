@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from tamago_tui.widgets.markup import escape
-from textual.containers import Vertical
+from textual.containers import Center, Vertical
 from textual.widgets import Button, DataTable, Footer, Static
 
 from tamago_tui.backend.errors import TamagoError
+from tamago_tui.widgets.columns import set_columns
 from tamago_tui.widgets.navbar import NavBar
 from tamago_tui.screens.base import BaseScreen
 
@@ -30,40 +32,60 @@ def action_hint(status: str) -> str:
 
 class AccountsScreen(BaseScreen):
     BINDINGS = [
-        Binding("a", "add", "Add", id="accounts.add"),
-        Binding("e", "edit", "Edit", id="accounts.edit"),
-        Binding("t", "test", "Test now", id="accounts.test"),
-        Binding("s", "sync", "Sync now", id="accounts.sync"),
-        Binding("x", "troubleshoot", "Troubleshoot", id="accounts.troubleshoot"),
-        Binding("d", "remove", "Remove", id="accounts.remove", show=False),
-        Binding("m", "send_test", "Send test email", id="accounts.send_test", show=False),
+        Binding("a", "add", "Add", id="accounts.add", tooltip="Add an account"),
+        Binding("e", "edit", "Edit", id="accounts.edit", tooltip="Edit the selected account"),
+        Binding("t", "test", "Test now", id="accounts.test", tooltip="Test the selected account's connection"),
+        Binding("s", "sync", "Sync now", id="accounts.sync", tooltip="Sync the selected account now"),
+        Binding("x", "troubleshoot", "Troubleshoot", id="accounts.troubleshoot",
+                tooltip="Troubleshoot the selected account's last failure"),
+        Binding("d", "remove", "Remove", id="accounts.remove", show=False,
+                tooltip="Remove the selected account"),
+        Binding("m", "send_test", "Send test email", id="accounts.send_test", show=False,
+                tooltip="Send a test email to the selected account's own address"),
     ]
+    # Actions on the selected account: hidden from the footer and palette while there is none.
+    NEEDS_ACCOUNT = {"edit", "test", "sync", "troubleshoot", "remove", "send_test"}
+
+    states: dict = {}
 
     def compose(self) -> ComposeResult:
         yield NavBar("Accounts", active="accounts")
         with Vertical(id="accounts-empty", classes="empty-state"):
             yield Static("No IMAP accounts connected")
-            yield Button("Add New Account", id="add-account", variant="primary")
-            yield Static("Press a to add an account, F4 for troubleshooting.", classes="hint")
+            with Center():
+                yield Button("Add New Account", id="add-account", variant="primary")
+            yield Static("Press enter or a to add an account, F4 for troubleshooting, F1 for help.",
+                         classes="hint")
         table = DataTable(id="accounts-table", cursor_type="row", zebra_stripes=True)
         yield table
         yield Static("", id="accounts-detail", classes="status-line")
         yield Footer()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.NEEDS_ACCOUNT:
+            return bool(self.app.services.config.accounts)
+        return super().check_action(action, parameters)
+
+    COLUMNS = [("Email", "email", None), ("Status", "status", 16), ("Action", "action", 18)]
+
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_column("Email", key="email", width=34)
-        table.add_column("Status", key="status", width=16)
-        table.add_column("Action", key="action", width=18)
+        set_columns(self.query_one(DataTable), self.COLUMNS, self.app.size.width)
         self.reload()
+
+    def on_resize(self, event) -> None:
+        if set_columns(self.query_one(DataTable), self.COLUMNS, event.size.width):
+            self.reload()
 
     def on_screen_resume(self) -> None:
         self.reload()
 
-    def reload(self) -> None:
+    def reload(self, select: str | None = None) -> None:
+        """Rebuild the list; the cursor stays on the same account (or goes to `select`)."""
         services = self.app.services
         accounts = services.accounts()
         table = self.query_one(DataTable)
+        current = self.selected_account()
+        select = select or (current.name if current else None)
         table.clear()
         store = services.open_store()
         try:
@@ -72,13 +94,22 @@ class AccountsScreen(BaseScreen):
             store.close()
         for account in accounts:
             status = self.states[account.name].get("status") or "never_tested"
-            table.add_row(account.email, STATUS_LABELS.get(status, status), action_hint(status), key=account.name)
+            table.add_row(Text(account.email), STATUS_LABELS.get(status, status), action_hint(status),
+                          key=account.name)
+        if select in self.states:
+            table.move_cursor(row=table.get_row_index(select))
         empty = not accounts
         self.query_one("#accounts-empty").display = empty
         table.display = not empty
         self.query_one("#accounts-detail").display = not empty
         (self.query_one("#add-account") if empty else table).focus()
         self.show_detail()
+        self.refresh_bindings()  # the footer's account actions follow the empty state
+
+    def select(self, name: str | None) -> None:
+        """Put the cursor on account `name` (the one just saved)."""
+        if name:
+            self.reload(select=name)
 
     def selected_account(self):
         table = self.query_one(DataTable)
@@ -97,10 +128,13 @@ class AccountsScreen(BaseScreen):
         if state.get("status") == "failing":
             detail.update(f"[b]{state.get('last_category') or 'error'}[/b]: {escape(state.get('last_error') or '')}")
         else:
-            detail.update(f"{account.imap.host}:{account.imap.port} ({account.imap.security.label})")
+            detail.update(Text(f"{account.imap.host}:{account.imap.port} ({account.imap.security.label})"))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.show_detail()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_edit()  # enter on an account opens it, as enter opens a contact
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "add-account":
@@ -109,7 +143,7 @@ class AccountsScreen(BaseScreen):
     def action_add(self) -> None:
         from tamago_tui.screens.account_editor import AccountEditor
 
-        self.app.push_screen(AccountEditor())
+        self.app.push_screen(AccountEditor(), self.select)
 
     def _selected_or_warn(self):
         account = self.selected_account()
@@ -122,7 +156,7 @@ class AccountsScreen(BaseScreen):
 
         account = self._selected_or_warn()
         if account is not None:
-            self.app.push_screen(AccountEditor(account))
+            self.app.push_screen(AccountEditor(account), self.select)
 
     def action_test(self) -> None:
         from tamago_tui.screens.connection_test import ConnectionTestScreen
@@ -134,7 +168,7 @@ class AccountsScreen(BaseScreen):
     def action_sync(self) -> None:
         account = self._selected_or_warn()
         if account is not None:
-            self.notify(f"Syncing {account.email}…")
+            self.notify(escape(f"Syncing {account.email}…"))
             self.run_sync(account.name)
 
     @work(thread=True, group="sync", exit_on_error=False)
@@ -177,7 +211,7 @@ class AccountsScreen(BaseScreen):
     def action_send_test(self) -> None:
         account = self._selected_or_warn()
         if account is not None:
-            self.notify(f"Sending a test message to {account.email}…")
+            self.notify(escape(f"Sending a test message to {account.email}…"))
             self.send_test(account)
 
     @work(thread=True, group="send-test", exit_on_error=False)

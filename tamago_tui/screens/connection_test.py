@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from tamago_tui.backend.models import Account
 from tamago_tui.messages import StepReported
+from tamago_tui.widgets.columns import set_columns
 from tamago_tui.widgets.navbar import NavBar
 from tamago_tui.screens.base import BaseScreen
 
@@ -33,13 +34,16 @@ class TestResult:
 
 
 class ConnectionTestScreen(BaseScreen[TestResult | None]):
+    # x and p appear once there is a failure to fix or a certificate to pin (check_action).
     BINDINGS = [
-        Binding("escape", "close", "Done", id="test.close"),
-        Binding("x", "troubleshoot", "Show the fix", id="test.fix"),
-        Binding("p", "pin", "Pin certificate", id="test.pin"),
-        Binding("r", "rerun", "Run again", id="test.rerun"),
-        Binding("c", "copy", "Copy report", id="test.copy"),
+        Binding("escape", "close", "Done", id="test.close", tooltip="Back to the editor or the list"),
+        Binding("x", "troubleshoot", "Fix", id="test.fix", tooltip="Show the fix for the failed step"),
+        Binding("p", "pin", "Pin cert", id="test.pin", tooltip="Pin the untrusted certificate for this account"),
+        Binding("r", "rerun", "Run again", id="test.rerun", tooltip="Run the test again"),
+        Binding("c", "copy", "Copy", id="test.copy", tooltip="Copy the report (it holds no password)"),
     ]
+    # Detail takes the rest of the width.
+    COLUMNS = [("Step", "step", 22), ("Result", "status", 8), ("Detail", "detail", None)]
 
     def __init__(self, account: Account, password: str | None, smtp_password: str | None = None,
                  only: str | None = None):
@@ -59,16 +63,35 @@ class ConnectionTestScreen(BaseScreen[TestResult | None]):
         yield Static("Testing…", id="test-status", classes="status-line")
         yield Footer()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("troubleshoot", "pin"):
+            failure = self.report().first_failure if self.done else None
+            return failure is not None and (action == "troubleshoot" or bool(failure.data.get("sha256")))
+        if action == "rerun":
+            return self.done
+        return super().check_action(action, parameters)
+
+    @property
+    def detail_width(self) -> int:
+        return list(self.query_one(DataTable).columns.values())[-1].width
+
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_column("Step", key="step", width=24)
-        table.add_column("Result", key="status", width=8)
-        table.add_column("Detail", key="detail", width=42)
+        set_columns(self.query_one(DataTable), self.COLUMNS, self.app.size.width)
         self.start()
+
+    def on_resize(self, event) -> None:
+        if set_columns(self.query_one(DataTable), self.COLUMNS, event.size.width):
+            steps, self.steps = self.steps, []
+            for step in steps:
+                self._add_step(step)
+            failure = self.report().first_failure if self.done else None
+            if failure is not None:
+                self.query_one(DataTable).move_cursor(row=self.steps.index(failure))
 
     def start(self) -> None:
         self.steps = []
         self.done = False
+        self.refresh_bindings()
         self.query_one(DataTable).clear()
         self.query_one("#test-status", Static).update("Testing…")
         self.query_one("#test-detail", Static).update("")
@@ -125,10 +148,14 @@ class ConnectionTestScreen(BaseScreen[TestResult | None]):
         if step is None:
             self.finish()
             return
+        self._add_step(step)
+
+    def _add_step(self, step) -> None:
         self.steps.append(step)
         table = self.query_one(DataTable)
-        detail = step.detail if len(step.detail) <= 42 else step.detail[:41] + "…"
-        table.add_row(f"{step.protocol.upper()} {step.name}", MARKS.get(step.status, step.status),
+        width = self.detail_width
+        detail = step.detail if len(step.detail) <= width else step.detail[: width - 1] + "…"
+        table.add_row(Text(f"{step.protocol.upper()} {step.name}"), MARKS.get(step.status, step.status),
                       Text(detail))
         table.move_cursor(row=table.row_count - 1)
 
@@ -156,6 +183,7 @@ class ConnectionTestScreen(BaseScreen[TestResult | None]):
 
     def finish(self) -> None:
         self.done = True
+        self.refresh_bindings()
         report = self.report()
         if self.account.name in self.app.services.config.accounts:
             from tamago_tui.backend.accounts import record_test
@@ -163,7 +191,7 @@ class ConnectionTestScreen(BaseScreen[TestResult | None]):
             record_test(self.app.services, self.account, report)
         status = self.query_one("#test-status", Static)
         if report.ok:
-            status.update("[green]✓ All checks passed.[/] Press escape to go back.")
+            status.update("[green]✓ All checks passed.[/] Press escape to go back, r to run again.")
             return
         failure = report.first_failure
         self.query_one(DataTable).move_cursor(row=self.steps.index(failure))

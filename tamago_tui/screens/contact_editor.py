@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,6 +14,7 @@ from textual.widgets import Button, Input, Label, Static, TextArea
 
 from tamago_tui.backend.contacts import ContactBook, sender_prefill
 from tamago_tui.backend.errors import TamagoError
+from tamago_tui.widgets.markup import escape
 
 
 def edit_sender(app, sender: str, on_done=None) -> None:
@@ -28,7 +30,7 @@ def edit_sender(app, sender: str, on_done=None) -> None:
     finally:
         store.close()
     if owners:
-        app.notify(f"{address} is already a contact; editing it.")
+        app.notify(escape(f"{address} is already a contact; editing it."))
         app.push_screen(ContactEditor(owners[0]), on_done)
     else:
         app.push_screen(ContactEditor(None, emails=(address,), name=name), on_done)
@@ -39,9 +41,11 @@ def split_emails(text: str) -> list[str]:
 
 
 class ContactEditor(ModalScreen[int | None]):
+    # One line per field, as in the account editor (layout in app.tcss), so that two
+    # shared-address warnings still leave room for the notes and the buttons at 80x24.
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save", id="contact_editor.save", priority=True),
-        Binding("escape", "cancel", "Cancel", id="contact_editor.cancel"),
+        Binding("ctrl+s", "save", "Save", id="contact_editor.save", priority=True, tooltip="Save the contact"),
+        Binding("escape", "cancel", "Cancel", id="contact_editor.cancel", tooltip="Close without saving"),
     ]
 
     def __init__(self, contact_id: int | None, emails: tuple[str, ...] = (), name: str = ""):
@@ -61,15 +65,21 @@ class ContactEditor(ModalScreen[int | None]):
         title = "Edit contact" if contact else "New contact"
         with Vertical(classes="dialog"):
             yield Static(title, classes="screen-title")
-            yield Label("Name")
-            yield Input(contact.name if contact else self.initial_name, id="name")
-            yield Label("Email addresses (comma-separated)")
-            yield Input(", ".join(contact.emails if contact else self.initial_emails), id="emails")
+            with Horizontal(classes="field-row"):
+                yield Label("Name", classes="field-label")
+                yield Input(contact.name if contact else self.initial_name, id="name", compact=True,
+                            placeholder="first and last name")
+            with Horizontal(classes="field-row"):
+                yield Label("Emails", classes="field-label")
+                yield Input(", ".join(contact.emails if contact else self.initial_emails), id="emails",
+                            compact=True, placeholder="one or more addresses, comma-separated")
             yield Static("", id="shared-warning", classes="warning")
-            yield Label("Organisation")
-            yield Input(contact.organisation if contact else "", id="organisation")
-            yield Label("Notes")
-            yield TextArea(contact.notes if contact else "", id="notes")
+            with Horizontal(classes="field-row"):
+                yield Label("Organisation", classes="field-label")
+                yield Input(contact.organisation if contact else "", id="organisation", compact=True)
+            with Vertical(classes="field-row"):
+                yield Label("Notes", classes="field-label")
+                yield TextArea(contact.notes if contact else "", id="notes")
             yield Static("", id="editor-error", classes="error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel (esc)", id="cancel")
@@ -77,6 +87,12 @@ class ContactEditor(ModalScreen[int | None]):
 
     def on_mount(self) -> None:
         self.check_shared()
+        self.query_one("#name", Input).focus()
+
+    @on(Input.Submitted)
+    def next_field(self) -> None:
+        """Enter moves on to the next field; ctrl+s saves."""
+        self.focus_next()
 
     @on(Input.Changed, "#emails")
     def check_shared(self) -> None:
@@ -95,7 +111,7 @@ class ContactEditor(ModalScreen[int | None]):
         if len(lines) > 2:  # keep the dialog within 24 rows
             lines = [lines[0], f"⚠ and {len(lines) - 1} more addresses other contacts also have"]
         warning = self.query_one("#shared-warning", Static)
-        warning.update("\n".join(lines))
+        warning.update(Text("\n".join(lines)))  # names are not markup
         warning.display = bool(lines)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -117,7 +133,7 @@ class ContactEditor(ModalScreen[int | None]):
             else:
                 contact = book.update(self.contact_id, name=name, emails=emails, organisation=org, notes=notes)
         except TamagoError as exc:
-            self.query_one("#editor-error", Static).update(str(exc))
+            self.query_one("#editor-error", Static).update(Text(str(exc)))
             return
         finally:
             store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,7 +16,7 @@ PAGE = 40
 
 
 class ContactPicker(ModalScreen[int | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="contact_picker.cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="contact_picker.cancel", tooltip="Close without choosing")]
 
     def __init__(self, title: str, rows: list[ContactRow], exclude: int | None = None, query: str = ""):
         super().__init__()
@@ -25,7 +26,7 @@ class ContactPicker(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog picker"):
-            yield Static(self.title_text, classes="screen-title")
+            yield Static(Text(self.title_text), classes="screen-title")
             yield Input(self.query_text, placeholder="Filter, then enter or down to choose", id="picker-filter")
             yield DataTable(id="picker-table", cursor_type="row")
             yield Static("", id="picker-status", classes="status-line")
@@ -45,10 +46,11 @@ class ContactPicker(ModalScreen[int | None]):
         table.clear()
         self.shown = [r.id for r in matches[:PAGE]]
         for row in matches[:PAGE]:
-            table.add_row(row.name, row.emails, key=str(row.id))
+            table.add_row(Text(row.name), Text(row.emails), key=str(row.id))
         more = f"; showing {PAGE}" if len(matches) > PAGE else ""
         noun = "contact" if len(matches) == 1 else "contacts"
-        self.query_one("#picker-status", Static).update(f"{len(matches)} {noun}{more}")
+        self.query_one("#picker-status", Static).update(
+            f"{len(matches)} {noun}{more} · enter chooses, esc cancels")
 
     @on(Input.Submitted, "#picker-filter")
     def submit_filter(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,7 +20,9 @@ from textual.widgets import DataTable, Footer, Input, Static
 from tamago_tui.backend import contact_io
 from tamago_tui.backend.contacts import ContactBook, ContactRow, RowFilter
 from tamago_tui.screens.base import BaseScreen
+from tamago_tui.widgets.columns import set_columns
 from tamago_tui.widgets.navbar import NavBar
+from tamago_tui.widgets.markup import escape
 
 # Rows put in the table at a time, beyond what its height shows.
 PAGE_MARGIN = 20
@@ -28,16 +31,21 @@ HINT = "i import  x export  m merge  u duplicates"
 
 class ContactsScreen(BaseScreen):
     BINDINGS = [
-        Binding("slash", "focus_filter", "Filter", id="contacts.filter"),
-        Binding("ctrl+n", "new", "New", id="contacts.new"),
-        Binding("n", "new", "New", id="contacts.new_key", show=False),
-        Binding("e", "edit", "Edit", id="contacts.edit"),
-        Binding("d", "delete", "Delete", id="contacts.delete", show=False),
-        Binding("i", "import", "Import", id="contacts.import", show=False),
-        Binding("x", "export", "Export", id="contacts.export", show=False),
-        Binding("m", "merge", "Merge into...", id="contacts.merge", show=False),
-        Binding("u", "duplicates", "Duplicates", id="contacts.duplicates", show=False),
-        Binding("escape", "clear_filter", "Clear", id="contacts.clear", show=False),
+        Binding("slash", "focus_filter", "Filter", id="contacts.filter", tooltip="Filter the contacts"),
+        Binding("ctrl+n", "new", "New", id="contacts.new", tooltip="New contact"),
+        Binding("n", "new", "New", id="contacts.new_key", show=False, tooltip="New contact"),
+        Binding("e", "edit", "Edit", id="contacts.edit", tooltip="Edit the selected contact"),
+        Binding("d", "delete", "Delete", id="contacts.delete", show=False, tooltip="Delete the selected contact"),
+        Binding("i", "import", "Import", id="contacts.import", show=False,
+                tooltip="Import contacts from a vCard or CSV file"),
+        Binding("x", "export", "Export", id="contacts.export", show=False,
+                tooltip="Export every contact to a vCard or CSV file"),
+        Binding("m", "merge", "Merge into...", id="contacts.merge", show=False,
+                tooltip="Merge the selected contact into another one"),
+        Binding("u", "duplicates", "Duplicates", id="contacts.duplicates", show=False,
+                tooltip="Find duplicate contacts"),
+        Binding("escape", "clear_filter", "Clear", id="contacts.clear", show=False,
+                tooltip="Clear the filter and go to the list"),
     ]
 
     rows: list[ContactRow] = []
@@ -51,13 +59,17 @@ class ContactsScreen(BaseScreen):
         yield Static("", id="contacts-status", classes="status-line")
         yield Footer()
 
+    COLUMNS = [("Name", "name", 24), ("Organisation", "org", 16), ("Email", "email", None)]
+
     def on_mount(self) -> None:
         self.filter = RowFilter([])
-        table = self.query_one(DataTable)
-        table.add_column("Name", key="name", width=24)
-        table.add_column("Organisation", key="org", width=16)
-        table.add_column("Email", key="email", width=32)
+        set_columns(self.query_one(DataTable), self.COLUMNS, self.app.size.width)
         self.load_rows()
+
+    def on_resize(self, event) -> None:
+        if set_columns(self.query_one(DataTable), self.COLUMNS, event.size.width):
+            self.shown = []  # the columns were rebuilt without their rows
+            self.refilter()
 
     def on_screen_resume(self) -> None:
         self.load_rows()
@@ -76,6 +88,9 @@ class ContactsScreen(BaseScreen):
         self.filter = RowFilter(rows)
         self.shown = []  # the data changed: the page must be rebuilt
         self.refilter()
+        if not rows and self.focused is self.query_one("#filter", Input):
+            # Nothing to filter: the list has focus, so ctrl+n and i work as the status line says.
+            self.query_one(DataTable).focus()
 
     @on(Input.Changed, "#filter")
     def refilter(self) -> None:
@@ -95,7 +110,8 @@ class ContactsScreen(BaseScreen):
     def _append(self, rows: list[ContactRow]) -> None:
         table = self.query_one(DataTable)
         for row in rows:
-            table.add_row(row.name, row.organisation, row.emails, key=str(row.id))
+            # Text, not str: a DataTable reads a str as markup, and "Ada [/b]" would crash it.
+            table.add_row(Text(row.name), Text(row.organisation), Text(row.emails), key=str(row.id))
 
     @on(DataTable.RowHighlighted, "#contacts-table")
     def more_rows(self, event: DataTable.RowHighlighted) -> None:
@@ -113,7 +129,7 @@ class ContactsScreen(BaseScreen):
         if not self.rows:
             status.update("No contacts yet. Press ctrl+n to add one, or i to import a file.")
         elif found == total:
-            status.update(f"{total} contacts    {HINT}")
+            status.update(f"{total} contact{'s' if total != 1 else ''}    {HINT}")
         else:
             status.update(f"{found} of {total} contacts match    {HINT}")
 
@@ -208,7 +224,7 @@ class ContactsScreen(BaseScreen):
     def _imported(self, path: str, report: contact_io.ImportReport) -> None:
         self.last_import = report
         warnings = f" {len(report.warnings)} warnings (see `tamago contacts import`)." if report.warnings else ""
-        self.notify(f"Imported {path}: {report.summary()}.{warnings}", title="Import")
+        self.notify(escape(f"Imported {path}: {report.summary()}.{warnings}"), title="Import")
         self.load_rows()
 
     def action_export(self) -> None:
@@ -233,7 +249,7 @@ class ContactsScreen(BaseScreen):
             return
         finally:
             store.close()
-        self.app.call_from_thread(self.notify, f"Exported {count} contacts to {path}.", title="Export")
+        self.app.call_from_thread(self.notify, escape(f"Exported {count} contacts to {path}."), title="Export")
 
     def action_merge(self) -> None:
         """Merge the selected contact into another one, chosen from a filtered list."""
@@ -264,7 +280,7 @@ class ContactsScreen(BaseScreen):
                 return
             finally:
                 store.close()
-            self.notify(f"Merged {source.name} into {target_name}.")
+            self.notify(escape(f"Merged {source.name} into {target_name}."))
             self.load_rows()
 
         self.app.push_screen(Confirm(f"Merge {source.name} into {target_name}? {source.name} is then "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,6 +11,7 @@ from textual.widgets import DataTable, Footer, Static
 from tamago_tui.backend.contacts import ContactBook
 from tamago_tui.backend.dedupe import DuplicatePair, find_duplicates
 from tamago_tui.screens.base import BaseScreen
+from tamago_tui.widgets.markup import escape
 
 
 class DuplicatesScreen(BaseScreen):
@@ -52,7 +54,7 @@ class DuplicatesScreen(BaseScreen):
         for index, pair in enumerate(pairs):
             # Under the "Same" header: "address ada@example.org, name".
             same = ", ".join(reason.removeprefix("same ") for reason in pair.reasons)
-            table.add_row(pair.keep_name, pair.other_name, same, key=str(index))
+            table.add_row(Text(pair.keep_name), Text(pair.other_name), Text(same), key=str(index))
         plural = "" if len(pairs) == 1 else "s"
         status = f"{len(pairs)} possible duplicate{plural}" if pairs else "No duplicates found."
         self.query_one("#duplicates-status", Static).update(status)
@@ -88,7 +90,7 @@ class DuplicatesScreen(BaseScreen):
                 return
             finally:
                 store.close()
-            self.notify(f"Merged {other_name} into {keep_name}.")
+            self.notify(escape(f"Merged {other_name} into {keep_name}."))
             self.load()
 
         self.app.push_screen(Confirm(f"Merge {other_name} into {keep_name}? {other_name} is then deleted; "

@@ -12,7 +12,7 @@ from textual.widgets import Button, Input, Static
 
 
 class PathPrompt(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="path_prompt.cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="path_prompt.cancel", tooltip="Close without a file")]
 
     def __init__(self, title: str, hint: str, value: str = "", action: str = "OK"):
         super().__init__()

@@ -15,6 +15,7 @@ from textual.widgets.option_list import Option
 
 from tamago_tui.widgets.navbar import NavBar
 from tamago_tui.screens.base import BaseScreen
+from tamago_tui.widgets.markup import escape
 
 PROVIDERS = [
     ("Any provider", ""), ("Gmail", "gmail"), ("Google Workspace", "google_workspace"),
@@ -42,11 +43,16 @@ def render_guide(explanation, heading: str = "") -> str:
 
 
 class TroubleshootScreen(BaseScreen):
+    # Short descriptions fit the footer at 80 columns; the tooltips are what the palette shows.
     BINDINGS = [
-        Binding("ctrl+e", "explain", "Explain", id="troubleshoot.explain", priority=True),
-        Binding("ctrl+b", "browse", "Browse guides", id="troubleshoot.browse", priority=True),
-        Binding("ctrl+y", "copy", "Copy guide", id="troubleshoot.copy", priority=True),
-        Binding("ctrl+l", "last_failure", "Account failures", id="troubleshoot.accounts", priority=True),
+        Binding("ctrl+e", "explain", "Explain", id="troubleshoot.explain", priority=True,
+                tooltip="Explain the pasted error"),
+        Binding("ctrl+b", "browse", "Guides", id="troubleshoot.browse", priority=True,
+                tooltip="Browse the guides for the chosen provider (again: back to the pasted error)"),
+        Binding("ctrl+y", "copy", "Copy", id="troubleshoot.copy", priority=True,
+                tooltip="Copy the guide shown"),
+        Binding("ctrl+l", "last_failure", "Last error", id="troubleshoot.accounts", priority=True,
+                tooltip="Explain the last error of a failing account"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -66,6 +72,7 @@ class TroubleshootScreen(BaseScreen):
         self.query_one("#guide-list").display = False
         self.query_one("#error-text").focus()
         self.current = None
+        self.failure_index = -1  # ctrl+l: which failing account was shown last
 
     @property
     def provider(self) -> str | None:
@@ -105,7 +112,7 @@ class TroubleshootScreen(BaseScreen):
     def _set_browsing(self, browsing: bool) -> None:
         self.query_one("#guide-list").display = browsing
         self.query_one("#error-text").display = not browsing
-        hint = ("Guides for the chosen provider: up/down to read, ctrl+b to paste an error instead."
+        hint = ("Guides for the chosen provider: up/down picks one, ctrl+b goes back to the error."
                 if browsing else "Paste an error message, then press ctrl+e. ctrl+b browses the guides.")
         self.query_one("#troubleshoot-hint", Static).update(hint)
 
@@ -152,6 +159,9 @@ class TroubleshootScreen(BaseScreen):
         if not failing:
             self.notify("No account is failing right now.")
             return
-        account, state = failing[0]
+        # Each press shows the next failing account, so several can be gone through by key.
+        self.failure_index = (self.failure_index + 1) % len(failing)
+        account, state = failing[self.failure_index]
         self.show_text(state.get("last_error") or "", provider=account.provider)
-        self.notify(f"Last failure of {account.email}.")
+        more = f" ({self.failure_index + 1} of {len(failing)}; ctrl+l again for the next)" if len(failing) > 1 else ""
+        self.notify(escape(f"Last failure of {account.email}{more}."))

@@ -27,9 +27,9 @@ class ErrorModal(ModalScreen[None]):
     }
     """
     BINDINGS = [
-        Binding("escape,enter", "dismiss", "Close", id="error.close"),
-        Binding("c", "copy", "Copy text", id="error.copy"),
-        Binding("g", "guide", "Show guide", id="error.guide"),
+        Binding("escape,enter", "dismiss", "Close", id="error.close", tooltip="Close this message"),
+        Binding("c", "copy", "Copy text", id="error.copy", tooltip="Copy the error text"),
+        Binding("g", "guide", "Show guide", id="error.guide", tooltip="Open the troubleshooting guide"),
     ]
 
     def __init__(self, error: Exception, context: str = ""):
@@ -43,13 +43,22 @@ class ErrorModal(ModalScreen[None]):
             yield Static(self.title_text, classes="screen-title")
             with VerticalScroll():
                 if self.context:
-                    yield Static(self.context, classes="hint")
+                    yield Static(Text(self.context), classes="hint")
                 yield Static(Text(self.message), id="error-message")
                 if self.category and self.category != "unknown":
                     yield Static(f"Category: {self.category}. Press g for the fix.", classes="hint")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Copy (c)", id="copy")
                 yield Button("Close (esc)", id="close", variant="primary")
+
+    def on_mount(self) -> None:
+        # enter closes: with Copy focused (the first button) it would copy instead.
+        self.query_one("#close", Button).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "guide":  # only an error with a known category has a guide
+            return bool(self.category and self.category != "unknown")
+        return True
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "copy":

@@ -57,3 +57,27 @@ async def test_account_failure_opens_its_guide(make_app, tamago_home):
         assert app.current_mode == "troubleshoot"
         assert "app_password_required" in guide_text(app)
         assert app.screen.query_one("#provider", Select).value == "gmail"
+
+
+async def test_ctrl_l_goes_through_every_failing_account(make_app):
+    from tests.ui.conftest import sample_account
+
+    gmail = sample_account("g", "me@gmail.com", provider="gmail")
+    work = sample_account("w", "me@example.org")
+    app = make_app(accounts=[gmail, work])
+    store = app.services.open_store()
+    store.record_test("g", gmail.email, ok=False, error="[ALERT] Application-specific password required",
+                      category="app_password_required")
+    store.record_test("w", work.email, ok=False, error="Connection refused", category="connection_refused")
+    store.close()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f4", "ctrl+l")
+        await pilot.pause()
+        first = app.screen.query_one("#error-text", TextArea).text
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        second = app.screen.query_one("#error-text", TextArea).text
+        assert {first, second} == {"[ALERT] Application-specific password required", "Connection refused"}
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        assert app.screen.query_one("#error-text", TextArea).text == first
