@@ -56,7 +56,7 @@ def local_history(store: Store, addresses, limit: int | None = None) -> list[His
     sql = f"""
         SELECT m.id, m.message_id, m.account, m.folder, m.uid, m.date, m.sender, m.recipients,
                m.cc, m.subject, m.size, m.has_attachments, m.flags,
-               group_concat(ma.role || ' ' || ma.address, '; ')
+               group_concat(ma.role || ' ' || ma.address, '; '), m.gm_msgid
         FROM message_addresses ma JOIN messages m ON m.id = ma.message_rowid
         WHERE ma.address IN ({marks})
         GROUP BY m.id
@@ -65,8 +65,9 @@ def local_history(store: Store, addresses, limit: int | None = None) -> list[His
     rows: list[HistoryRow] = []
     index: dict[str, int] = {}
     for (rowid, message_id, account, folder, uid, date, sender, to, cc, subject, size,
-         attach, flags, matched) in store.db.execute(sql, wanted):
-        key = message_id or f"{account}/{folder}/{uid}"
+         attach, flags, matched, gm_msgid) in store.db.execute(sql, wanted):
+        # One message under several Gmail labels has one X-GM-MSGID; elsewhere the Message-ID decides.
+        key = message_id or (f"{account}#gm{gm_msgid}" if gm_msgid else f"{account}/{folder}/{uid}")
         if key in index:
             first = rows[index[key]]
             rows[index[key]] = _replace_also(first, f"{account}/{folder}")
@@ -90,3 +91,23 @@ def _replace_also(row: HistoryRow, location: str) -> HistoryRow:
     from dataclasses import replace
 
     return replace(row, also_in=row.also_in + (location,))
+
+
+def shared_addresses(store: Store, addresses, contact_id: int | None = None) -> dict[str, list[str]]:
+    """Addresses of this contact that other contacts also have: `{address: [other names]}`.
+
+    A message to such an address belongs to both contacts; the UI flags it.
+    """
+    wanted = sorted({normalise_address(a) for a in addresses if a})
+    if not wanted:
+        return {}
+    marks = ",".join("?" * len(wanted))
+    sql = f"""
+        SELECT ca.address, c.name FROM contact_addresses ca JOIN contacts c ON c.id = ca.contact_id
+        WHERE ca.address IN ({marks}) AND ca.contact_id IS NOT ?
+        ORDER BY ca.address, c.name
+    """
+    shared: dict[str, list[str]] = {}
+    for address, name in store.db.execute(sql, [*wanted, contact_id]):
+        shared.setdefault(address, []).append(name or address)
+    return shared

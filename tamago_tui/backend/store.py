@@ -266,7 +266,17 @@ def _v2(db: sqlite_utils.Database) -> None:
     db["outbox"].add_column("bcc", str)  # JSON list (envelope only, never a header)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+def _v3(db: sqlite_utils.Database) -> None:
+    # Incremental sync state (sync.py): the folder's message count at the last
+    # complete sync (expunge detection without QRESYNC), whether the first full
+    # header sync of this UIDVALIDITY has finished, and whether the folder was
+    # picked by default (a remembered LIST, so a resync needs no extra round-trip).
+    db["folders"].add_column("exists_count", int)
+    db["folders"].add_column("complete", int, not_null_default=0)
+    db["folders"].add_column("selected", int, not_null_default=0)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
