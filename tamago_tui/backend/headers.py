@@ -26,7 +26,7 @@ _UNFOLD = re.compile(r"\r?\n[ \t]+")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _BETWEEN_WORDS = re.compile(r"\?=\s+=\?")
 _QP_BYTE = re.compile(rb"=([0-9A-Fa-f]{2})")
-_MSGID = re.compile(r"<[^<>\s]*>")
+_MSGID = re.compile(r"<([^<>\s]+)>")
 # One address item: quoted strings, comments and <...> may hold commas.
 _ADDRESS_ITEM = re.compile(r'(?:"(?:[^"\\]|\\.)*"?|\((?:[^()\\]|\\.)*\)?|<[^>]*>?|[^,"(<])+')
 _COMMENT = re.compile(r"\((?:[^()\\]|\\.)*\)")
@@ -237,21 +237,22 @@ def parse_date(value: str) -> str:
 
 
 def first_message_id(value: str) -> str:
-    """The `<id>` token of a Message-ID (or In-Reply-To) value, or the stripped value."""
+    """The first id of a Message-ID or In-Reply-To value, without angle brackets
+    (the form mime.normalize_message_id gives, and the key of cached bodies)."""
     if not value:
         return ""
     match = _MSGID.search(value)
-    return match.group(0) if match else value.strip()
+    if match:
+        return match.group(1)
+    stripped = value.strip().strip("<>")
+    return stripped.split()[0] if stripped else ""
 
 
 def message_ids(value: str) -> str:
-    """Every `<id>` in a References value, space separated."""
+    """Every id in a References value, without brackets, space separated."""
     return " ".join(_MSGID.findall(value)) if value else ""
 
 
 def normalise_message_id(value: str) -> str:
-    """What a person types (`abc@x`, `<abc@x>`) in the stored form (`<abc@x>`)."""
-    value = value.strip()
-    if value and not value.startswith("<"):
-        value = f"<{value}>"
-    return value
+    """What a person types (`abc@x`, `<abc@x>`) in the stored form (`abc@x`)."""
+    return first_message_id(value)

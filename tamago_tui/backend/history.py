@@ -92,22 +92,3 @@ def _replace_also(row: HistoryRow, location: str) -> HistoryRow:
 
     return replace(row, also_in=row.also_in + (location,))
 
-
-def shared_addresses(store: Store, addresses, contact_id: int | None = None) -> dict[str, list[str]]:
-    """Addresses of this contact that other contacts also have: `{address: [other names]}`.
-
-    A message to such an address belongs to both contacts; the UI flags it.
-    """
-    wanted = sorted({normalise_address(a) for a in addresses if a})
-    if not wanted:
-        return {}
-    marks = ",".join("?" * len(wanted))
-    sql = f"""
-        SELECT ca.address, c.name FROM contact_addresses ca JOIN contacts c ON c.id = ca.contact_id
-        WHERE ca.address IN ({marks}) AND ca.contact_id IS NOT ?
-        ORDER BY ca.address, c.name
-    """
-    shared: dict[str, list[str]] = {}
-    for address, name in store.db.execute(sql, [*wanted, contact_id]):
-        shared.setdefault(address, []).append(name or address)
-    return shared

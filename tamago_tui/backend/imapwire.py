@@ -28,21 +28,17 @@ from dataclasses import dataclass, field
 from typing import Callable, BinaryIO
 
 from .errors import NetworkError, TamagoError
+from .imap import LiteralTooLarge
 
 _LITERAL = re.compile(rb"\{(\d+)\+?\}\r?\n?$")
 _TAGGED = re.compile(rb"^(\S+) (OK|NO|BAD)\b ?(.*)", re.S)
 MAX_LINE = 16 * 1024 * 1024
 
 
-class LiteralTooLarge(TamagoError):
-    title = "Message too large"
-    category = "message_too_large"
-
-
 class CommandFailed(NetworkError):
     """The server answered NO or BAD."""
 
-    category = "imap_command_failed"
+    category = "unknown"
 
 
 @dataclass
@@ -142,7 +138,7 @@ class Wire:
 
     def _send(self, data: bytes) -> None:
         if self.broken:
-            raise NetworkError("The connection was closed after an earlier failure.", category="connection_lost")
+            raise NetworkError("The connection was closed after an earlier failure.", category="server_unavailable")
         try:
             self.imap.sock.settimeout(self.timeout)
             self.imap.sock.sendall(data)
@@ -161,10 +157,10 @@ class Wire:
             raise _lost(exc) from exc
         if not line:
             self.broken = True
-            raise NetworkError("The server closed the connection.", category="connection_lost")
+            raise NetworkError("The server closed the connection.", category="server_unavailable")
         if not line.endswith(b"\n"):
             self.broken = True
-            raise NetworkError("The server sent an overlong response line.", category="protocol_error")
+            raise NetworkError("The server sent an overlong response line.", category="unknown")
         return line
 
     def _read_exact(self, size: int, sink: BinaryIO | None) -> bytes | None:
@@ -172,13 +168,13 @@ class Wire:
             if sink is None:
                 data = self.file.read(size)
                 if len(data) != size:
-                    raise NetworkError("The server closed the connection.", category="connection_lost")
+                    raise NetworkError("The server closed the connection.", category="server_unavailable")
                 return data
             left = size
             while left:
                 chunk = self.file.read(min(left, 1024 * 1024))
                 if not chunk:
-                    raise NetworkError("The server closed the connection.", category="connection_lost")
+                    raise NetworkError("The server closed the connection.", category="server_unavailable")
                 sink.write(chunk)
                 left -= len(chunk)
             return None
@@ -230,7 +226,7 @@ class Wire:
             if first.startswith(b"* BYE"):
                 self.broken = True
                 text = response.text[5:].decode("utf-8", "replace").strip()
-                raise NetworkError(f"The server closed the connection: {text}", category="connection_lost")
+                raise NetworkError(f"The server closed the connection: {text}", category="server_unavailable")
             if first.startswith(b"+"):
                 continue  # not used: we send LITERAL+ or quoted strings only
             if on_untagged is not None:
@@ -304,7 +300,7 @@ def _imaplib_caps(imap) -> set[str]:
 
 
 def _lost(exc: BaseException) -> NetworkError:
-    return NetworkError(f"The connection to the server was lost ({exc}).", category="connection_lost")
+    return NetworkError(f"The connection to the server was lost ({exc}).", category="server_unavailable")
 
 
 # -- formatting ---------------------------------------------------------

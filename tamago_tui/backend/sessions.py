@@ -46,71 +46,44 @@ def wire_for(client, services, account: Account) -> Wire:
 
 
 def connect_wire(services, account: Account) -> Wire:
-    """Log in to the account's IMAP server and return a Wire (the default connector)."""
-    try:
-        from . import imap as imap_mod  # the diagnostics helper's connect(); preferred when present
-    except ImportError:
-        imap_mod = None
-    if imap_mod is not None and hasattr(imap_mod, "connect"):
-        client = imap_mod.connect(account, services=services, timeout=services.settings.timeout)
-    else:
-        client = _interim_connect(services, account)
+    """Log in to the account's IMAP server (imap.connect: verified TLS, deadlines,
+    categorised errors) and return a Wire. The default connector of SessionPool."""
+    from . import imap as imap_mod
+
+    password, token = credentials(services, account)
+    settings = services.settings
+    client = imap_mod.connect(
+        account, password, oauth_token=token, timeout=float(settings.timeout),
+        max_literal_bytes=int(settings.max_literal_mb) * 1024 * 1024,
+    )
     return wire_for(client, services, account)
 
 
-def _password(services, account: Account) -> str:
-    """The account's IMAP password from secrets.py (keyring, encrypted file or command)."""
-    try:
-        from .secrets import SecretStore
-    except ImportError:  # until the secrets module lands: the password command only
-        SecretStore = None
-    if SecretStore is not None:
-        secret = SecretStore.for_services(services).get(account)
-    elif account.password_command:
-        import subprocess
+def credentials(services, account: Account) -> tuple[str | None, str | None]:
+    """(password, oauth token) for the account's IMAP login, from secrets.py."""
+    from .secrets import SecretStore
 
-        result = subprocess.run(account.password_command, shell=True, capture_output=True, text=True, timeout=30)
-        secret = result.stdout.splitlines()[0] if result.returncode == 0 and result.stdout else None
-    else:
-        secret = None
-    if not secret:
+    secrets = SecretStore.for_services(services)
+    if account.auth == "oauth2":
+        token = None
+        try:
+            from . import oauth  # the OAuth helper's module, when present
+        except ImportError:
+            oauth = None
+        if oauth is not None and hasattr(oauth, "access_token"):
+            token = oauth.access_token(services, account)
+        else:
+            token = secrets.get(account, "oauth-access")
+        if not token:
+            raise SecretError(f"{account.name} has no OAuth token; sign in again from the accounts screen.")
+        return None, token
+    password = secrets.password_for(account, "imap")
+    if not password:
         raise SecretError(
-            f"No password is stored for {account.name}. Add it with `tamago accounts add` or set password_command.",
-            category="missing_password",
+            f"No password is stored for {account.name}. Add it with `tamago accounts add` "
+            "or set password_command for the account."
         )
-    from .log import register_secret
-
-    register_secret(secret)
-    return secret
-
-
-def _interim_connect(services, account: Account):
-    """A minimal verified-TLS login, used until imap.connect() is available."""
-    import ssl
-
-    import imapclient
-    from imapclient.exceptions import LoginError
-
-    from .models import Security
-
-    server = account.imap
-    timeout = float(services.settings.timeout)
-    context = ssl.create_default_context(cafile=account.cafile or None)
-    try:
-        client = imapclient.IMAPClient(
-            server.host, port=server.port, ssl=server.security == Security.SSL, ssl_context=context,
-            timeout=imapclient.SocketTimeout(connect=timeout, read=timeout),
-        )
-        if server.security == Security.STARTTLS:
-            client.starttls(context)
-        client.login(server.username or account.email, _password(services, account))
-    except LoginError as exc:
-        from .errors import AuthError
-
-        raise AuthError(f"The server refused the login for {account.email}: {exc}") from exc
-    except (OSError, imapclient.exceptions.IMAPClientError) as exc:
-        raise NetworkError(f"Could not connect to {server.host}:{server.port}: {exc}") from exc
-    return client
+    return password, None
 
 
 class SessionPool:
@@ -133,7 +106,7 @@ class SessionPool:
     def session(self, account: Account, *, wait: float | None = None) -> Iterator[Wire]:
         lock = self._lock(account.name)
         if not lock.acquire(timeout=-1 if wait is None else wait):
-            raise NetworkError(f"{account.name} is busy with another action.", category="busy")
+            raise NetworkError(f"{account.name} is busy with another action.", category="unknown")
         try:
             wire = self._take_idle(account.name)
             if wire is None:

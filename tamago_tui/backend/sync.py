@@ -143,20 +143,20 @@ class SyncProgress:
 
 
 def failure(exc: BaseException, account: Account | None = None) -> tuple[str, str, str]:
-    """(message, category, guide) for a failure, with the troubleshooting guide when there is one."""
+    """(message, category, guide title) for a failure, classified by troubleshoot.py."""
     message = str(exc) or type(exc).__name__
-    category = getattr(exc, "category", "") or ""
+    category = getattr(exc, "category", "") or "unknown"
     guide = ""
     try:
-        from . import troubleshoot  # another helper's module; optional until it lands
+        from .troubleshoot import FailureContext, diagnose
 
-        explained = troubleshoot.explain(exc, provider=getattr(account, "provider", None), protocol="imap")
-        category = getattr(explained, "category", "") or category
-        guide = getattr(explained, "title", "") or getattr(explained, "summary", "") or ""
-    except Exception:  # noqa: BLE001 - the guide is a nicety; the failure itself is what counts
-        pass
-    if not category or category == "unknown":
-        category = "connection_lost" if isinstance(exc, (OSError, NetworkError)) else (category or "unknown")
+        context = FailureContext.for_account(account, "imap") if account is not None else None
+        explanation = diagnose(exc, context)
+        if category == "unknown":
+            category = explanation.category
+        guide = explanation.title if category == explanation.category else ""
+    except Exception:  # noqa: BLE001 - a guide is a nicety; the failure itself is what counts
+        log.exception("could not classify a sync failure")
     return message, category, guide
 
 
@@ -195,9 +195,7 @@ def parse_fetch(response: Response) -> Header | None:
         flags = flags_match.group(1) if flags_match else b""
     if b"\\Recent" in flags:  # a per-session flag: storing it would make flags "change" every sync
         flags = b" ".join(f for f in flags.split() if f != b"\\Recent")
-    # "attachment" dispositions and file names only ever appear in BODYSTRUCTURE.
-    lowered = rest.lower()
-    has_attachments = b'"attachment"' in lowered or b'"filename"' in lowered or b'"name"' in lowered
+    has_attachments = attachments_in(rest) if len(response.literals) <= 1 else attachments_guess(rest)
     values = hdr.split_fields(header_block) if header_block else {}
     senders = hdr.parse_addresses(values.get("from", ""))
     date_iso = hdr.parse_date(values.get("date", ""))
@@ -220,6 +218,81 @@ def parse_fetch(response: Response) -> Header | None:
         in_reply_to=hdr.first_message_id(values.get("in-reply-to", "")),
         refs=hdr.message_ids(values.get("references", "")),
     )
+
+
+_BS_TOKEN = re.compile(rb'\(|\)|"(?:[^"\\]|\\.)*"|[^\s()"]+')
+_LEAF_TYPE = re.compile(rb'[()]\("([^"]*)" "([^"]*)"')
+_BODY_TYPES = {b"text/plain", b"text/html", b"text/enriched", b"text/richtext", b"text/markdown", b"text/x-markdown"}
+
+
+def attachments_in(text: bytes) -> bool:
+    """Whether the BODYSTRUCTURE in a FETCH response shows an attachment, by the rules of
+    mime.has_attachments_from_bodystructure (the paperclip a cached message gets).
+
+    Most messages are text parts without names: a byte scan settles those. The
+    rest (named parts, non-text leaves) get the structure parsed and judged by
+    the mime module, so the index and the viewer agree.
+    """
+    start = text.find(b"BODYSTRUCTURE (")
+    if start < 0:
+        return False
+    start += 14
+    lowered = text.lower()
+    if b'"name' not in lowered and b'"filename' not in lowered and b'"attachment"' not in lowered:
+        if text[start + 1 : start + 2] == b'"':  # a single part: its type is the first two strings
+            leaf = _LEAF_TYPE.match(b"(" + text[start:])
+            types = [leaf.groups()] if leaf else []
+        else:
+            types = _LEAF_TYPE.findall(text, start + 1)
+        if types and all(b"/".join(t).lower() in _BODY_TYPES for t in types):
+            return False
+    elif b'("attachment"' in lowered and b"signature" not in lowered and b"pgp-" not in lowered:
+        return True  # a file sent along, and no signature part that could be the one
+    tree = _bodystructure_tree(text, start)
+    if tree is None:
+        return attachments_guess(text)
+    from .mime import has_attachments_from_bodystructure
+
+    return has_attachments_from_bodystructure(tree)
+
+
+def attachments_guess(text: bytes) -> bool:
+    """When the structure cannot be read (a literal inside it): named or attached parts."""
+    lowered = text.lower()
+    return b'"attachment"' in lowered or b'"filename' in lowered or b'"name' in lowered
+
+
+def _bodystructure_tree(text: bytes, start: int):
+    """The parenthesised list at `start` as nested lists, in imapclient's BodyData shape
+    (a multipart's children gathered into one list). None when unbalanced."""
+    stack: list[list] = [[]]
+    for match in _BS_TOKEN.finditer(text, start):
+        token = match.group(0)
+        if token == b"(":
+            stack.append([])
+        elif token == b")":
+            node = stack.pop()
+            if not stack:
+                return None
+            stack[-1].append(node)
+            if len(stack) == 1:
+                return _bodydata(stack[0][0])
+        elif token[0] == 34:  # a quoted string
+            stack[-1].append(token[1:-1].replace(b'\\"', b'"').replace(b"\\\\", b"\\"))
+        elif token.upper() == b"NIL":
+            stack[-1].append(None)
+        else:
+            stack[-1].append(token)
+    return None
+
+
+def _bodydata(node: list) -> list:
+    if node and isinstance(node[0], list):
+        index = 0
+        while index < len(node) and isinstance(node[index], list):
+            index += 1
+        return [[_bodydata(child) for child in node[:index]], *node[index:]]
+    return node
 
 
 def flag_change(text: bytes) -> tuple[int, str] | None:
@@ -370,7 +443,7 @@ class AccountSync:
             try:
                 self.check_cancel()
                 if status is None:
-                    raise NetworkError(f"The folder {state.name!r} does not exist on the server.", category="folder_missing")
+                    raise NetworkError(f"The folder {state.name!r} does not exist on the server.", category="unknown")
                 if self.unchanged(state, status):
                     folder_report.unchanged = True
                 elif contact is not None and not state.complete:
@@ -472,7 +545,7 @@ class AccountSync:
         if results[-1].status != "OK":
             raise NetworkError(
                 f"The server would not open {state.name!r}: {results[-1].text.decode('utf-8', 'replace').strip()}",
-                category="folder_missing",
+                category="unknown",
             )
         self.wire.selected = state.name
         info["qresync"] = bool(use_qresync)
@@ -496,7 +569,7 @@ class AccountSync:
         exists = info.get("EXISTS", status.get("MESSAGES", 0))
         modseq = info.get("HIGHESTMODSEQ", status.get("HIGHESTMODSEQ"))
         if uidvalidity is None or uidnext is None:
-            raise NetworkError(f"The server sent no UIDVALIDITY/UIDNEXT for {state.name!r}.", category="protocol_error")
+            raise NetworkError(f"The server sent no UIDVALIDITY/UIDNEXT for {state.name!r}.", category="unknown")
         if state.uidvalidity != uidvalidity:
             if state.uidvalidity is not None:
                 report.uidvalidity_reset = True
