@@ -61,6 +61,10 @@ def connect_wire(services, account: Account) -> Wire:
 
 def credentials(services, account: Account) -> tuple[str | None, str | None]:
     """(password, oauth token) for the account's IMAP login, from secrets.py."""
+    if account.auth != "oauth2" and account.password_command:
+        from .secrets import run_command  # no keyring probe: `tamago sync` from cron starts fast
+
+        return run_command(account.password_command), None
     from .secrets import SecretStore
 
     secrets = SecretStore.for_services(services)

@@ -19,6 +19,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+from .contacts import normalise_address
 from .history import HistoryRow, local_history
 from .sync import AccountReport, SyncProgress, cancel_check, sync_account
 
@@ -68,7 +69,7 @@ def visit(
     first_screen: int | None = 200,
 ) -> VisitResult:
     """Run a contact visit on the calling thread (a worker): see the module docstring."""
-    addresses = [a for a in addresses if a]
+    addresses = sorted({normalise_address(a) for a in addresses if a and normalise_address(a)})
     emit = on_update or (lambda update: None)
     check = cancel_check(cancel)
     lock = threading.Lock()

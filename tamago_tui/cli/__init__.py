@@ -32,6 +32,8 @@ COMMANDS = [
     "contacts",
     "doctor",
     "oauth",
+    "sync",
+    "history",
 ]
 
 log = logging.getLogger("tamago.cli")
