@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .errors import NetworkError, NotFound
 from .headers import normalise_message_id
+from .imap import LiteralTooLarge
 from .imapwire import Response, Wire, quote
 from .index import HeaderIndex
 from .store import Store, now_iso
@@ -123,6 +124,8 @@ def fetch_to_cache(services, store: Store, rows: list[dict], key: str, *, cancel
                 path = fetch_message(engine, row, cache_file(services, key))
             if path is not None:
                 return path
+        except LiteralTooLarge:
+            raise  # every copy is as large
         except (NetworkError, OSError) as exc:
             last_error = exc
             log.warning("fetching %s from %s/%s failed: %s", key, row["account"], row["folder"], exc)
@@ -151,7 +154,8 @@ def fetch_message(engine: AccountSync, row: dict, dest: Path) -> Path | None:
                     return dest
         return None
     finally:
-        engine.unselect()
+        if not wire.broken:
+            engine.unselect()
 
 
 def stream_body(wire: Wire, uid: int, dest: Path) -> bool:

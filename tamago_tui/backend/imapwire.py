@@ -160,6 +160,8 @@ class Wire:
             raise NetworkError("The server closed the connection.", category="server_unavailable")
         if not line.endswith(b"\n"):
             self.broken = True
+            if len(line) < MAX_LINE:
+                raise NetworkError("The server closed the connection mid-response.", category="server_unavailable")
             raise NetworkError("The server sent an overlong response line.", category="unknown")
         return line
 
