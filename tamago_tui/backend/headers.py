@@ -4,9 +4,15 @@ The header index is built from `BODY.PEEK[HEADER.FIELDS (...)]` blocks, 100,000
 at a time. Python's `email` package takes about 8.6 s to decode that many;
 this module does the same job in a fraction of it by doing only what the index
 needs: unfold, split, decode RFC 2047 words only where `=?` appears, split
-address lists with one regular expression, and read the common date format
-with another. Anything unusual falls back to the standard library, so odd
-mail costs time, never correctness.
+address lists with str methods, and read the common date format with one
+regular expression. (Measured on 85,000 generated header blocks: 1.0 s here,
+3.8 s through mime.parse_headers.)
+
+Anything unusual (bytes that are not UTF-8, garbage lines, quoted or grouped
+addresses, odd dates) goes to the mime module, which is built for real-world
+mail; tests check that both give the same answers on the whole MIME corpus.
+So odd mail costs time, never correctness, and the index and the message
+viewer agree.
 """
 
 from __future__ import annotations
@@ -14,10 +20,9 @@ from __future__ import annotations
 import base64
 import binascii
 import calendar
-import codecs
 import re
 import time
-from email.utils import getaddresses, parsedate_tz
+from dataclasses import dataclass
 
 # The fields fetched for the index, in the order they are requested.
 INDEX_FIELDS = ("FROM", "TO", "CC", "BCC", "DATE", "SUBJECT", "MESSAGE-ID", "IN-REPLY-TO", "REFERENCES")
@@ -28,16 +33,14 @@ _BETWEEN_WORDS = re.compile(r"\?=\s+=\?")
 _QP_BYTE = re.compile(rb"=([0-9A-Fa-f]{2})")
 _MSGID = re.compile(r"<([^<>\s]+)>")
 # One address item: quoted strings, comments and <...> may hold commas.
-_ADDRESS_ITEM = re.compile(r'(?:"(?:[^"\\]|\\.)*"?|\((?:[^()\\]|\\.)*\)?|<[^>]*>?|[^,"(<])+')
-_COMMENT = re.compile(r"\((?:[^()\\]|\\.)*\)")
 _DATE = re.compile(
-    r"(?:[A-Za-z]{3},?\s*)?(\d{1,2})[\s-]+([A-Za-z]{3})[a-z]*[\s-]+(\d{2,4})\s+"
-    r"(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*([+-]\d{4}|[A-Za-z]{1,5})?"
+    r"\s*(?:[A-Za-z]{3},\s*)?(\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2})(?::(\d{2}))? ([+-])(\d{2})(\d{2})"
+    r"(?:\s*\([^()]*\))?\s*$"
 )
+_WELL_FORMED = re.compile(r"(?:[!-9;-~]+:[^\n]*\n)*(?:\r?\n)?")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _MONTHS = {m: i for i, m in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
-_ZONES = {"ut": 0, "utc": 0, "gmt": 0, "z": 0, "est": -500, "edt": -400, "cst": -600,
-          "cdt": -500, "mst": -700, "mdt": -600, "pst": -800, "pdt": -700}
 
 
 def decode_block(raw: bytes) -> str:
@@ -48,16 +51,23 @@ def decode_block(raw: bytes) -> str:
         return raw.decode("latin-1")
 
 
-def split_fields(raw: bytes) -> dict[str, str]:
-    """`{"from": ..., "to": ...}` from a header block; repeated address fields are joined."""
-    text = decode_block(raw)
+def split_fields(raw: bytes) -> dict[str, str] | None:
+    """`{"from": ..., "to": ...}` from a well-formed header block, or None when the
+    block is not well-formed (not UTF-8, a garbage line, a blank before the colon);
+    repeated address fields are joined."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
     if "\n " in text or "\n\t" in text:
         text = _UNFOLD.sub(" ", text)
+    if not _WELL_FORMED.fullmatch(text):
+        return None  # a garbage line, or a blank before the colon
     fields: dict[str, str] = {}
     for line in text.split("\n"):
         name, sep, value = line.partition(":")
-        if not sep or not name or " " in name:
-            continue  # garbage line or the blank line at the end
+        if not sep:
+            continue  # the blank line at the end
         key = name.lower()
         value = value.strip()
         if key in fields:
@@ -68,14 +78,65 @@ def split_fields(raw: bytes) -> dict[str, str]:
     return fields
 
 
-def _lookup_codec(charset: str) -> str:
-    charset = charset.split("*", 1)[0].strip().lower()  # RFC 2231 language suffix
-    try:
-        return codecs.lookup(charset).name
-    except LookupError:
-        aliases = {"x-unknown": "latin-1", "unknown-8bit": "latin-1", "ks_c_5601-1987": "cp949",
-                   "x-sjis": "shift_jis", "gb2312": "gb18030", "iso-8859-8-i": "iso-8859-8"}
-        return aliases.get(charset, "utf-8")
+@dataclass(frozen=True)
+class IndexHeaders:
+    """The fields the header index keeps, decoded."""
+
+    sender: tuple[str, str] | None = None
+    to: tuple[tuple[str, str], ...] = ()
+    cc: tuple[tuple[str, str], ...] = ()
+    bcc: tuple[tuple[str, str], ...] = ()
+    subject: str = ""
+    date: str = ""  # ISO 8601 UTC, "" when missing or unreadable
+    message_id: str = ""  # without angle brackets
+    in_reply_to: str = ""
+    refs: str = ""  # space separated, without brackets
+
+
+def index_headers(raw: bytes) -> IndexHeaders:
+    """The index fields of a header block: the fast path, or mime.parse_headers for odd blocks."""
+    fields = split_fields(raw) if raw else {}
+    if fields is None:
+        return _from_mime(raw)
+    senders = parse_addresses(fields.get("from", ""))
+    to, cc, bcc = fields.get("to"), fields.get("cc"), fields.get("bcc")
+    return IndexHeaders(
+        sender=senders[0] if senders else None,
+        to=tuple(parse_addresses(to)) if to else (),
+        cc=tuple(parse_addresses(cc)) if cc else (),
+        bcc=tuple(parse_addresses(bcc)) if bcc else (),
+        subject=clean_text(decode_words(fields.get("subject", ""))),
+        date=parse_date(fields.get("date", "")),
+        message_id=first_message_id(fields.get("message-id", "")),
+        in_reply_to=first_message_id(fields.get("in-reply-to", "")),
+        refs=message_ids(fields.get("references", "")),
+    )
+
+
+def _from_mime(raw: bytes) -> IndexHeaders:
+    from .mime import parse_headers
+
+    parsed = parse_headers(raw)
+    pairs = lambda items: tuple((a.name, a.email) for a in items if a.email)  # noqa: E731
+    senders = pairs(parsed.from_)
+    return IndexHeaders(
+        sender=senders[0] if senders else None,
+        to=pairs(parsed.to),
+        cc=pairs(parsed.cc),
+        bcc=pairs(parsed.bcc),
+        subject=parsed.subject,
+        date=_iso(parsed.date.timestamp()) if parsed.date else "",
+        message_id=parsed.message_id,
+        in_reply_to=parsed.in_reply_to,
+        refs=" ".join(parsed.references),
+    )
+
+
+def clean_text(text: str) -> str:
+    """Control characters become spaces and runs of blanks one space (as mime does)."""
+    if _CONTROL.search(text):
+        text = _CONTROL.sub(" ", text)
+    return " ".join(text.split()) if "  " in text else text.strip()
 
 
 def _word_bytes(encoding: str, payload: str) -> bytes:
@@ -95,6 +156,8 @@ def decode_words(value: str) -> str:
     decoding, so a character split across two words (common in the wild) survives."""
     if "=?" not in value:
         return value
+    from .mime.charsets import decode as decode_charset  # real-world charset rules, shared with the viewer
+
     value = _BETWEEN_WORDS.sub("?==?", value)
     out: list[str] = []
     pending: list[bytes] = []
@@ -103,14 +166,14 @@ def decode_words(value: str) -> str:
 
     def flush() -> None:
         if pending:
-            out.append(b"".join(pending).decode(pending_codec, "replace"))
+            out.append(decode_charset(b"".join(pending), pending_codec)[0])
             pending.clear()
 
     for match in _ENCODED_WORD.finditer(value):
         if match.start() > pos:
             flush()
             out.append(value[pos : match.start()])
-        codec = _lookup_codec(match.group(1))
+        codec = match.group(1).split("*", 1)[0].lower()
         if pending and codec != pending_codec:
             flush()
         pending_codec = codec
@@ -121,76 +184,56 @@ def decode_words(value: str) -> str:
     return "".join(out)
 
 
-def _unquote(name: str) -> str:
-    name = name.strip()
-    if len(name) >= 2 and name[0] == '"' and name[-1] == '"':
-        name = name[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-    return name
-
-
 def parse_addresses(value: str) -> list[tuple[str, str]]:
     """`[(display name, address), ...]` from an address-list header value.
 
-    Copes with display names, quoted commas, comments, groups
-    (`undisclosed-recipients:;`) and encoded words in names. Addresses keep
-    their case; compare them lower-cased.
+    The common shapes (`a@b`, `Name <a@b>`, lists of those) are split here;
+    quotes, comments, groups and other oddities go to mime.parse_address_list.
+    Addresses keep their case; compare them lower-cased.
     """
     if not value:
         return []
-    if '"' not in value and "(" not in value and ":" not in value and ";" not in value:
+    if '"' not in value and "(" not in value and ":" not in value and ";" not in value and "\\" not in value:
         simple = _simple_addresses(value)
         if simple is not None:
             return simple
-    result: list[tuple[str, str]] = []
-    for match in _ADDRESS_ITEM.finditer(value):
-        item = match.group(0).strip()
-        if not item:
-            continue
-        angle = item.rfind("<")
-        head = item if angle < 0 else item[:angle]
-        colon = head.find(":")
-        if colon >= 0 and head.count('"', 0, colon) % 2 == 0:
-            item = item[colon + 1 :].strip()  # "Group: a@b" -> "a@b"
-            angle = item.rfind("<")
-        item = item.rstrip(";").strip()
-        if angle >= 0:
-            close = item.find(">", angle)
-            address = item[angle + 1 : close if close >= 0 else len(item)].strip()
-            name = _unquote(_COMMENT.sub("", item[:angle]))
-        else:
-            comment = _COMMENT.search(item)
-            name = _unquote(comment.group(0)[1:-1]) if comment else ""
-            address = _COMMENT.sub("", item).strip()
-            if " " in address or '"' in address:
-                # Something unusual (an unquoted name without <>?): ask the standard library.
-                result.extend((n, a) for n, a in getaddresses([item]) if a)
-                continue
-        if address.startswith("@") and ":" in address:
-            address = address.split(":", 1)[1]  # obsolete source route
-        if not address:
-            continue
-        if "=?" in name:
-            name = decode_words(name)
-        result.append((name, address))
+    from .mime import parse_address_list
+
+    result = []
+    for address in parse_address_list(value):
+        name, email = address.name, address.email
+        if _CONTROL.search(name + email):
+            name, email = " ".join(_CONTROL.sub(" ", name).split()), _CONTROL.sub("", email)
+        if email:
+            result.append((name, email))
     return result
 
 
 def _simple_addresses(value: str) -> list[tuple[str, str]] | None:
-    """The common case (no quotes, comments or groups), split with str methods."""
+    """The common case, split with str methods; None for anything this cannot be sure of."""
     result = []
     for item in value.split(","):
         name, angle, address = item.rpartition("<")
         if angle:
-            address = address.partition(">")[0].strip()
+            address, close, rest = address.partition(">")
+            if not close or rest.strip() or "<" in name or ">" in name:
+                return None
+            address = address.strip()
             name = name.strip()
             if "=?" in name:
                 name = decode_words(name)
+            if "  " in name or _CONTROL.search(name):
+                name = " ".join(_CONTROL.sub(" ", name).split())
         else:
             address = item.strip()
-            if " " in address:
+            if " " in address or ">" in address:
                 return None
         if address:
+            if " " in address or "@" not in address:
+                return None
             result.append((name, address))
+        elif item.strip():
+            return None
     return result
 
 
@@ -203,37 +246,32 @@ def _iso(timestamp: float) -> str:
 
 
 def parse_date(value: str) -> str:
-    """An RFC 5322 (or INTERNALDATE) date as ISO 8601 UTC; "" when unreadable."""
+    """An RFC 5322 date (or an INTERNALDATE) as ISO 8601 UTC; "" when unreadable.
+
+    The well-formed case is read here; anything else goes to mime.parse_date,
+    which knows the odd shapes real mail has (named zones, 2-digit years...)."""
     if not value:
         return ""
-    match = _DATE.search(value)
+    match = _DATE.match(value)
     if match:
-        day, month, year, hour, minute, second, zone = match.groups()
+        day, month, year, hour, minute, second, sign, oh, om = match.groups()
         month_no = _MONTHS.get(month.lower())
-        if month_no:
-            year_no = int(year)
-            if year_no < 100:
-                year_no += 2000 if year_no < 50 else 1900
-            if zone and zone[0] in "+-":
-                offset = int(zone[1:3]) * 60 + int(zone[3:5])
-                offset = -offset if zone[0] == "-" else offset
-            else:
-                hhmm = _ZONES.get((zone or "").lower(), 0)
-                offset = (abs(hhmm) // 100 * 60 + abs(hhmm) % 100) * (1 if hhmm >= 0 else -1)
+        offset = int(oh) * 60 + int(om)
+        if month_no and offset < 24 * 60 and int(hour) < 24 and int(minute) < 60:
             try:
                 stamp = calendar.timegm(
-                    (year_no, month_no, int(day), int(hour), int(minute), int(second or 0), 0, 0, 0)
+                    (int(year), month_no, int(day), int(hour), int(minute), int(second or 0), 0, 0, 0)
                 )
-                return _iso(stamp - offset * 60)
+                if 1 <= int(day) <= 31:
+                    return _iso(stamp - (offset if sign == "+" else -offset) * 60)
             except (ValueError, OverflowError):
                 pass
-    parsed = parsedate_tz(value)
-    if parsed:
-        try:
-            return _iso(calendar.timegm(parsed[:9]) - (parsed[9] or 0))
-        except (ValueError, OverflowError, TypeError):
-            return ""
-    return ""
+    from .mime import parse_date as mime_date
+
+    parsed = mime_date(value)
+    if parsed is None:
+        return ""
+    return _iso(parsed.timestamp())
 
 
 def first_message_id(value: str) -> str:

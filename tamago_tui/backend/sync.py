@@ -196,27 +196,25 @@ def parse_fetch(response: Response) -> Header | None:
     if b"\\Recent" in flags:  # a per-session flag: storing it would make flags "change" every sync
         flags = b" ".join(f for f in flags.split() if f != b"\\Recent")
     has_attachments = attachments_in(rest) if len(response.literals) <= 1 else attachments_guess(rest)
-    values = hdr.split_fields(header_block) if header_block else {}
-    senders = hdr.parse_addresses(values.get("from", ""))
-    date_iso = hdr.parse_date(values.get("date", ""))
+    fields = hdr.index_headers(header_block)
+    date_iso = fields.date
     if not date_iso and internal:
         date_iso = hdr.parse_date(internal.decode("ascii", "replace"))
-    to, cc, bcc = values.get("to"), values.get("cc"), values.get("bcc")
     return Header(
         uid=int(uid),
-        message_id=hdr.first_message_id(values.get("message-id", "")),
+        message_id=fields.message_id,
         gm_msgid=int(gm.group(1)) if gm else None,
         date=date_iso,
-        sender=senders[0] if senders else None,
-        to=tuple(hdr.parse_addresses(to)) if to else (),
-        cc=tuple(hdr.parse_addresses(cc)) if cc else (),
-        bcc=tuple(hdr.parse_addresses(bcc)) if bcc else (),
-        subject=hdr.decode_words(values.get("subject", "")),
+        sender=fields.sender,
+        to=fields.to,
+        cc=fields.cc,
+        bcc=fields.bcc,
+        subject=fields.subject,
         size=int(size),
         flags=flags.decode("ascii", "replace"),
         has_attachments=has_attachments,
-        in_reply_to=hdr.first_message_id(values.get("in-reply-to", "")),
-        refs=hdr.message_ids(values.get("references", "")),
+        in_reply_to=fields.in_reply_to,
+        refs=fields.refs,
     )
 
 
