@@ -27,10 +27,18 @@ def short_date(iso: str) -> str:
     return iso[:16].replace("T", " ") if iso else ""
 
 
-def sender_name(sender: str) -> str:
+def display_name(value: str) -> str:
     """'Ada Lovelace <ada@x>' -> 'Ada Lovelace'; a bare address stays as it is."""
-    name, _, rest = sender.partition(" <")
-    return name if rest else sender
+    name, _, rest = value.partition(" <")
+    return name if rest else value
+
+
+def who(row: HistoryRow, own: set[str]) -> str:
+    """The other party: the sender, or for mail sent from one of our accounts, 'to' its recipient."""
+    address = row.sender.rpartition("<")[2].rstrip(">").strip().lower()
+    if address in own and row.to:
+        return "to " + display_name(row.to[0])
+    return display_name(row.sender)
 
 
 class ContactScreen(BaseScreen):
@@ -50,6 +58,7 @@ class ContactScreen(BaseScreen):
         self.fetching = False
         self.problems: list[str] = []
         self.shared_note = ""
+        self.own: set[str] = set()
 
     def compose(self) -> ComposeResult:
         yield Static("", id="contact-title", classes="screen-title", markup=False)
@@ -59,6 +68,7 @@ class ContactScreen(BaseScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.own = {a.email.lower() for a in self.app.services.accounts()}
         table = self.query_one(DataTable)
         table.add_column("Date", key="date", width=16)
         table.add_column("From", key="from", width=22)
@@ -107,7 +117,7 @@ class ContactScreen(BaseScreen):
         table.clear()
         for row in self.rows:
             table.add_row(
-                short_date(row.date), sender_name(row.sender), row.subject or "(no subject)",
+                short_date(row.date), who(row, self.own), row.subject or "(no subject)",
                 "+" if row.has_attachments else "", key=str(row.rowid),
             )
         self.shown = keys

@@ -34,7 +34,7 @@ class MessageScreen(BaseScreen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="message.back"),
         Binding("r", "toggle_raw", "Raw", id="message.raw"),
-        Binding("s", "save_attachment", "Save attachment", id="message.save"),
+        Binding("s", "save_attachment", "Save file", id="message.save"),
         Binding("a", "add_sender", "Add sender as contact", id="message.add_sender"),
     ]
 
@@ -50,7 +50,7 @@ class MessageScreen(BaseScreen):
         yield Static("", id="message-headers", classes="hint", markup=False)
         with VerticalScroll(id="message-body"):
             yield Static("", id="message-text", markup=False)
-        yield DataTable(id="attachments", cursor_type="row", show_header=False)
+        yield DataTable(id="attachments", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -68,7 +68,7 @@ class MessageScreen(BaseScreen):
         lines += [f"Date:    {(row.get('date') or '')[:16].replace('T', ' ')}", f"Subject: {row.get('subject') or ''}"]
         self.query_one("#message-headers", Static).update("\n".join(lines))
         table = self.query_one("#attachments", DataTable)
-        table.add_column("Name", key="name", width=40)
+        table.add_column("Attachment", key="name", width=40)
         table.add_column("Type", key="type", width=22)
         table.add_column("Size", key="size", width=9)
         table.display = False
@@ -108,7 +108,7 @@ class MessageScreen(BaseScreen):
             kind = attachment.content_type + (" (inline)" if attachment.inline else "")
             table.add_row(attachment.filename, kind, human_size(attachment.size), key=attachment.part)
         table.display = bool(self.cached.attachments)
-        table.styles.height = min(len(self.cached.attachments), 4)
+        table.styles.height = min(len(self.cached.attachments), 4) + 1
 
     def show_body(self) -> None:
         if self.cached is None:
