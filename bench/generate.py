@@ -1,21 +1,18 @@
-"""Write a large Maildir quickly: files straight to disk, no IMAP APPEND.
+"""Messages for the benchmark mailbox, generated fast and deterministically.
 
 The mailbox looks like a busy person's: about 2,000 correspondents with a
 long-tailed share of the mail (one of them, `heavy@`, has 10% of it), display
 names with and without RFC 2047 encoding, threads with In-Reply-To and
-References, 15% of messages with an attachment, and a Sent folder. Each file's
-mtime is its INTERNALDATE, spread over the last two years.
+References, 15% of messages with an attachment, and a Sent folder (15%).
+Dates spread over the last two years; run.py writes them as Maildir files
+whose mtime is the INTERNALDATE.
 """
 
 from __future__ import annotations
 
 import base64
-import os
 import random
-import socket
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 FIRST = ["Ada", "Grace", "Alan", "Linus", "Margaret", "Ken", "Barbara", "Dennis", "Frances", "John",
          "Radia", "Edsger", "Hedy", "Donald", "Sophie", "Tim", "Katherine", "Niklaus", "Annie", "Guido",
@@ -30,14 +27,6 @@ WORDS = ("invoice meeting agenda report draft quarterly budget review proposal c
 SUBJECT_UNICODE = ["Réunion", "Überprüfung", "Año nuevo", "Предложение", "会議の議題", "Grüße"]
 ME = ("Jane Doe", "jane@example.org")
 HEAVY = ("Heavy Correspondent", "heavy@example.com")
-
-
-@dataclass(frozen=True)
-class Mailbox:
-    inbox: int
-    sent: int
-    heavy: int
-    with_attachments: int
 
 
 def encode_word(text: str) -> str:
@@ -66,56 +55,51 @@ def _addr(person: tuple[str, str], rng: random.Random) -> str:
     return f"{encode_word(name)} <{email}>"
 
 
-def write_maildir(root: Path, messages: int = 100_000, *, seed: int = 5, uid: int | None = None,
-                  gid: int | None = None, correspondents: int = 2000, span_days: int = 730) -> Mailbox:
-    """Create `root` (a Maildir with INBOX and .Sent) holding `messages` messages."""
+def generate(messages: int = 100_000, *, seed: int = 5, correspondents: int = 2000, span_days: int = 730,
+             heavy_share: float = 0.10, sent_share: float = 0.15, attachment_share: float = 0.15):
+    """Yield (folder, unix time, message bytes), oldest first; folder is "INBOX" or "Sent".
+
+    Exactly `heavy_share` of the messages (10,000 of 100,000) involve heavy@example.com.
+    """
     rng = random.Random(seed)
-    people = _people(rng, correspondents - 1) + [HEAVY]
-    weights = [1.0 / (rank + 1) ** 0.8 for rank in range(len(people) - 1)]
-    heavy_share = 0.10
-    folders = {"": root, "Sent": root / ".Sent"}
-    for folder in folders.values():
-        for sub in ("cur", "new", "tmp"):
-            (folder / sub).mkdir(parents=True, exist_ok=True)
-    host = socket.gethostname().split(".")[0] or "bench"
+    people = _people(rng, correspondents - 1)
+    weights = [1.0 / (rank + 1) ** 0.8 for rank in range(len(people))]
+    heavy_ids = set(rng.sample(range(messages), round(messages * heavy_share)))
     now = time.time()
     start = now - span_days * 86400
-    stamps = sorted(start + rng.random() * (now - start) for _ in range(messages))
+    stamps = sorted(start + rng.random() * (now - start - 3600) for _ in range(messages))
     recent_ids: list[str] = []
-    counts = {"inbox": 0, "sent": 0, "heavy": 0, "att": 0}
     attachment_blob = base64.encodebytes(rng.randbytes(6000)).decode()
     body_words = " ".join(rng.choice(WORDS) for _ in range(400))
     for n, stamp in enumerate(stamps):
-        heavy = rng.random() < heavy_share
-        other = HEAVY if heavy else rng.choices(people[:-1], weights)[0]
-        sent = rng.random() < 0.15
-        counts["heavy"] += heavy
+        other = HEAVY if n in heavy_ids else rng.choices(people, weights)[0]
+        sent = rng.random() < sent_share
         sender, rcpt = (ME, other) if sent else (other, ME)
-        cc = [rng.choice(people[:-1]) for _ in range(rng.choice((0, 0, 0, 1, 2)))]
+        cc = [rng.choice(people) for _ in range(rng.choice((0, 0, 0, 1, 2)))]
         subject = " ".join(rng.choice(WORDS) for _ in range(rng.randrange(2, 7))).capitalize()
         if rng.random() < 0.1:
             subject = encode_word(f"{rng.choice(SUBJECT_UNICODE)} {subject}")
         mid = f"<{n}.{rng.getrandbits(40):x}@{sender[1].split('@')[1]}>"
+        when = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime(stamp))
         headers = [
             "Return-Path: <" + sender[1] + ">",
-            "Received: from mx.example.net (mx.example.net [192.0.2.7]) by mail.example.org "
-            f"with ESMTPS id {rng.getrandbits(48):x}; " + time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime(stamp)),
-            "Date: " + time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime(stamp)),
+            f"Received: from mx.example.net (mx.example.net [192.0.2.7]) by mail.example.org "
+            f"with ESMTPS id {rng.getrandbits(48):x}; {when}",
+            "Date: " + when,
             "From: " + _addr(sender, rng),
             "To: " + _addr(rcpt, rng),
         ]
         if cc:
             headers.append("Cc: " + ",\r\n ".join(_addr(p, rng) for p in cc))
         if sent and rng.random() < 0.05:
-            headers.append("Bcc: " + _addr(rng.choice(people[:-1]), rng))
+            headers.append("Bcc: " + _addr(rng.choice(people), rng))
         headers += ["Subject: " + subject, "Message-ID: " + mid, "MIME-Version: 1.0"]
         if recent_ids and rng.random() < 0.4:
             parent = rng.choice(recent_ids[-50:])
             headers += ["In-Reply-To: " + parent, "References: " + parent]
         recent_ids.append(mid)
         text = body_words[: rng.randrange(300, 2400)]
-        if rng.random() < 0.15:
-            counts["att"] += 1
+        if rng.random() < attachment_share:
             boundary = f"b{n:x}"
             headers.append(f'Content-Type: multipart/mixed; boundary="{boundary}"')
             body = (
@@ -129,26 +113,4 @@ def write_maildir(root: Path, messages: int = 100_000, *, seed: int = 5, uid: in
             headers.append("Content-Type: text/plain; charset=utf-8")
             body = text + "\r\n"
         raw = ("\r\n".join(headers) + "\r\n\r\n" + body).encode()
-        folder = folders["Sent" if sent else ""]
-        counts["sent" if sent else "inbox"] += 1
-        name = f"{int(stamp)}.M{n}P{os.getpid()}.{host},S={len(raw)}:2,S"
-        path = folder / "cur" / name
-        with open(path, "wb") as handle:
-            handle.write(raw)
-        os.utime(path, (stamp, stamp))
-        if uid is not None:
-            os.chown(path, uid, gid if gid is not None else uid)
-    if uid is not None:
-        for dirpath, dirnames, _ in os.walk(root):
-            os.chown(dirpath, uid, gid if gid is not None else uid)
-    return Mailbox(counts["inbox"], counts["sent"], counts["heavy"], counts["att"])
-
-
-if __name__ == "__main__":
-    import sys
-
-    target = Path(sys.argv[1])
-    count = int(sys.argv[2]) if len(sys.argv) > 2 else 100_000
-    t0 = time.perf_counter()
-    box = write_maildir(target, count, uid=8, gid=8)
-    print(box, f"{time.perf_counter() - t0:.1f}s")
+        yield ("Sent" if sent else "INBOX"), stamp, raw

@@ -37,6 +37,7 @@ _DATE = re.compile(
     r"\s*(?:[A-Za-z]{3},\s*)?(\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2})(?::(\d{2}))? ([+-])(\d{2})(\d{2})"
     r"(?:\s*\([^()]*\))?\s*$"
 )
+_FIELD_LINE = re.compile(r"^([!-9;-~]+):([^\n]*)", re.M)
 _WELL_FORMED = re.compile(r"(?:[!-9;-~]+:[^\n]*\n)*(?:\r?\n)?")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _MONTHS = {m: i for i, m in enumerate(
@@ -63,18 +64,17 @@ def split_fields(raw: bytes) -> dict[str, str] | None:
         text = _UNFOLD.sub(" ", text)
     if not _WELL_FORMED.fullmatch(text):
         return None  # a garbage line, or a blank before the colon
-    fields: dict[str, str] = {}
-    for line in text.split("\n"):
-        name, sep, value = line.partition(":")
-        if not sep:
-            continue  # the blank line at the end
-        key = name.lower()
-        value = value.strip()
-        if key in fields:
-            if key in ("to", "cc", "bcc") and value:
-                fields[key] = f"{fields[key]}, {value}" if fields[key] else value
-            continue
-        fields[key] = value
+    pairs = _FIELD_LINE.findall(text)
+    fields = {name.lower(): value.strip() for name, value in pairs}
+    if len(fields) != len(pairs):  # a repeated field: the first wins, address fields add up
+        fields = {}
+        for name, value in pairs:
+            key, value = name.lower(), value.strip()
+            if key in fields:
+                if key in ("to", "cc", "bcc") and value:
+                    fields[key] = f"{fields[key]}, {value}" if fields[key] else value
+                continue
+            fields[key] = value
     return fields
 
 
@@ -241,8 +241,19 @@ def format_address(name: str, address: str) -> str:
     return f"{name} <{address}>" if name else address
 
 
+_DAYS: dict[int, str] = {}
+
+
 def _iso(timestamp: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(timestamp))
+    day, seconds = divmod(int(timestamp), 86400)
+    text = _DAYS.get(day)
+    if text is None:
+        text = time.strftime("%Y-%m-%d", time.gmtime(day * 86400))
+        if len(_DAYS) < 100_000:
+            _DAYS[day] = text
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    return f"{text}T{hours:02d}:{minutes:02d}:{seconds:02d}+00:00"
 
 
 def parse_date(value: str) -> str:

@@ -36,12 +36,13 @@ from typing import Callable, Iterable
 from . import headers as hdr
 from .errors import NetworkError, TamagoError
 from .imapwire import Response, Wire, parse_sequence_set, quote, uid_ranges
-from .index import BackgroundWriter, FolderState, Header, HeaderIndex
+from .index import FolderState, Header, HeaderIndex
 from .models import Account
 
 log = logging.getLogger("tamago.sync")
 
 CHUNK = 2000  # UIDs per FETCH: ~1 MB of response, well under any command-line limit
+WRITER_PROCESS_CHUNKS = 5  # from this many chunks on, rows are written by index_writer's child process
 FIELDS = b"(" + b" ".join(f.encode() for f in hdr.INDEX_FIELDS) + b")"
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -667,7 +668,11 @@ class AccountSync:
             in_flight.append((self.wire.send(command)[0], command, part))
 
         path = self.index.store.path
-        writer = BackgroundWriter(path, state, self.own) if path is not None and len(chunks) > 1 else None
+        writer = None
+        if path is not None and len(chunks) >= WRITER_PROCESS_CHUNKS:
+            from .index_writer import WriterProcess
+
+            writer = WriterProcess(path, state, self.own)
         try:
             for part in chunks[:2]:
                 send(part)

@@ -88,7 +88,11 @@ def visit(
         return result
     chosen = [services.account(n) for n in accounts] if accounts else services.accounts()
 
+    changed = False
+
     def refresh(account: str = "", folder: str = "", phase: str = "headers") -> None:
+        nonlocal changed
+        changed = True
         reader = services.open_store()
         try:
             fresh = local_history(reader, addresses)
@@ -121,5 +125,9 @@ def visit(
         if report.cancelled:
             result.cancelled = True
             break
-    refresh(phase="done")
+    if changed:
+        refresh(phase="done")
+    else:  # nothing new anywhere: the list shown first stands
+        with lock:
+            emit(VisitUpdate(tuple(result.rows), "done", errors=tuple(errors)))
     return result

@@ -15,6 +15,7 @@ from tamago_tui.backend.imap import LiteralTooLarge
 from tamago_tui.backend.index import HeaderIndex
 from tamago_tui.backend.models import Security
 from tamago_tui.backend.sessions import SessionPool
+from tamago_tui.backend import sync as sync_mod
 from tamago_tui.backend.sync import sync_account
 from tamago_tui.backend.visit import visit
 
@@ -194,9 +195,12 @@ def test_uidvalidity_change_resyncs_the_folder_and_keeps_cached_bodies(services,
     assert again.offline and again.raw_path == cached.raw_path
 
 
+@pytest.mark.parametrize("writer", ["writer process", "inline"])
 def test_a_connection_dropped_mid_fetch_leaves_the_index_consistent_and_the_next_sync_resumes(
-    services, plain_dovecot, proxy_to, add_account
+    services, plain_dovecot, proxy_to, add_account, monkeypatch, writer
 ):
+    # Big syncs write through index_writer's child process, small ones inline: both must hold.
+    monkeypatch.setattr(sync_mod, "WRITER_PROCESS_CHUNKS", 1 if writer == "writer process" else 10**6)
     user = plain_dovecot.add_user()
     stamp = now() - dt.timedelta(days=1)
     count = plain_dovecot.bulk_load(user, "INBOX", (_raw(i) for i in range(5000)), date=stamp)
