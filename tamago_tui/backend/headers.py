@@ -22,7 +22,7 @@ import binascii
 import calendar
 import re
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # The fields fetched for the index, in the order they are requested.
 INDEX_FIELDS = ("FROM", "TO", "CC", "BCC", "DATE", "SUBJECT", "MESSAGE-ID", "IN-REPLY-TO", "REFERENCES")
@@ -78,9 +78,8 @@ def split_fields(raw: bytes) -> dict[str, str] | None:
     return fields
 
 
-@dataclass(frozen=True)
-class IndexHeaders:
-    """The fields the header index keeps, decoded."""
+class IndexHeaders(NamedTuple):
+    """The fields the header index keeps, decoded (a NamedTuple: built per message)."""
 
     sender: tuple[str, str] | None = None
     to: tuple[tuple[str, str], ...] = ()
@@ -151,13 +150,18 @@ def _word_bytes(encoding: str, payload: str) -> bytes:
     return _QP_BYTE.sub(lambda m: bytes((int(m.group(1), 16),)), data)
 
 
+_decode_charset = None
+
+
 def decode_words(value: str) -> str:
     """Decode RFC 2047 encoded words. Adjacent words of one charset are joined before
     decoding, so a character split across two words (common in the wild) survives."""
     if "=?" not in value:
         return value
-    from .mime.charsets import decode as decode_charset  # real-world charset rules, shared with the viewer
-
+    global _decode_charset
+    if _decode_charset is None:
+        from .mime.charsets import decode as _decode_charset  # real-world charset rules, as the viewer has
+    decode_charset = _decode_charset
     value = _BETWEEN_WORDS.sub("?==?", value)
     out: list[str] = []
     pending: list[bytes] = []
@@ -256,6 +260,25 @@ def _iso(timestamp: float) -> str:
     return f"{text}T{hours:02d}:{minutes:02d}:{seconds:02d}+00:00"
 
 
+_DAY_STARTS: dict[tuple[str, str, str], int] = {}
+
+
+def _day_start(year: str, month: str, day: str) -> int:
+    """Unix time of a date's midnight UTC, -1 when it is not a real date (cached)."""
+    month_no = _MONTHS.get(month.lower())
+    start = -1
+    if month_no and 1 <= int(day) <= 31:
+        try:
+            start = calendar.timegm((int(year), month_no, int(day), 0, 0, 0, 0, 0, 0))
+            if time.gmtime(start).tm_mday != int(day):  # 31 Feb and friends
+                start = -1
+        except (ValueError, OverflowError):
+            start = -1
+    if len(_DAY_STARTS) < 100_000:
+        _DAY_STARTS[(year, month, day)] = start
+    return start
+
+
 def parse_date(value: str) -> str:
     """An RFC 5322 date (or an INTERNALDATE) as ISO 8601 UTC; "" when unreadable.
 
@@ -266,17 +289,13 @@ def parse_date(value: str) -> str:
     match = _DATE.match(value)
     if match:
         day, month, year, hour, minute, second, sign, oh, om = match.groups()
-        month_no = _MONTHS.get(month.lower())
+        start = _DAY_STARTS.get((year, month, day))
+        if start is None:
+            start = _day_start(year, month, day)
         offset = int(oh) * 60 + int(om)
-        if month_no and offset < 24 * 60 and int(hour) < 24 and int(minute) < 60:
-            try:
-                stamp = calendar.timegm(
-                    (int(year), month_no, int(day), int(hour), int(minute), int(second or 0), 0, 0, 0)
-                )
-                if 1 <= int(day) <= 31:
-                    return _iso(stamp - (offset if sign == "+" else -offset) * 60)
-            except (ValueError, OverflowError):
-                pass
+        if start >= 0 and offset < 24 * 60 and int(hour) < 24 and int(minute) < 60:
+            seconds = int(hour) * 3600 + int(minute) * 60 + int(second or 0)
+            return _iso(start + seconds - (offset if sign == "+" else -offset) * 60)
     from .mime import parse_date as mime_date
 
     parsed = mime_date(value)
