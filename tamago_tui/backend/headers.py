@@ -37,6 +37,9 @@ _DATE = re.compile(
     r"\s*(?:[A-Za-z]{3},\s*)?(\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2})(?::(\d{2}))? ([+-])(\d{2})(\d{2})"
     r"(?:\s*\([^()]*\))?\s*$"
 )
+_QUOTED_ITEM = re.compile(
+    r'\s*(?:"([^"\\]*)"\s*|([^",<>@]*))<([^<>\s",@]+@[^<>\s",@]+)>\s*(?:,|$)'
+)
 _FIELD_LINE = re.compile(r"^([!-9;-~]+):([^\n]*)", re.M)
 _WELL_FORMED = re.compile(r"(?:[!-9;-~]+:[^\n]*\n)*(?:\r?\n)?")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
@@ -197,8 +200,8 @@ def parse_addresses(value: str) -> list[tuple[str, str]]:
     """
     if not value:
         return []
-    if '"' not in value and "(" not in value and ":" not in value and ";" not in value and "\\" not in value:
-        simple = _simple_addresses(value)
+    if "(" not in value and ":" not in value and ";" not in value and "\\" not in value:
+        simple = _simple_addresses(value) if '"' not in value else _quoted_addresses(value)
         if simple is not None:
             return simple
     from .mime import parse_address_list
@@ -213,6 +216,35 @@ def parse_addresses(value: str) -> list[tuple[str, str]]:
     return result
 
 
+def _finish_name(name: str, address: str) -> str:
+    """A display name as mime's address parser leaves it (decoded, tidied, never the address)."""
+    name = name.strip()
+    if not name:
+        return ""
+    if "=?" in name:
+        name = decode_words(name).strip()
+    if len(name) >= 2 and name[0] == "'" and name[-1] == "'":
+        name = name[1:-1]
+    if "  " in name or "\t" in name or _CONTROL.search(name):
+        name = " ".join(_CONTROL.sub(" ", name).split())
+    return "" if name.lower() == address.lower() else name
+
+
+def _quoted_addresses(value: str) -> list[tuple[str, str]] | None:
+    """`"Name, Title" <a@b>, c@d`: quoted display names (no escapes), else None."""
+    result = []
+    pos, end = 0, len(value)
+    while pos < end:
+        match = _QUOTED_ITEM.match(value, pos)
+        if match is None:
+            return None
+        quoted, plain, address = match.groups()
+        name = quoted if quoted is not None else (plain or "")
+        result.append((_finish_name(name, address), address))
+        pos = match.end()
+    return result
+
+
 def _simple_addresses(value: str) -> list[tuple[str, str]] | None:
     """The common case, split with str methods; None for anything this cannot be sure of."""
     result = []
@@ -223,11 +255,7 @@ def _simple_addresses(value: str) -> list[tuple[str, str]] | None:
             if not close or rest.strip() or "<" in name or ">" in name:
                 return None
             address = address.strip()
-            name = name.strip()
-            if "=?" in name:
-                name = decode_words(name)
-            if "  " in name or _CONTROL.search(name):
-                name = " ".join(_CONTROL.sub(" ", name).split())
+            name = _finish_name(name, address)
         else:
             address = item.strip()
             if " " in address or ">" in address:

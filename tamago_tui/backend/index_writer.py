@@ -69,7 +69,7 @@ class WriterProcess:
             raise StoreError("The index writer stopped unexpectedly.")
 
     def put(self, headers: list[Header], advance_to: int | None) -> None:
-        self._write((headers, advance_to))
+        self._write(([tuple(h) for h in headers], advance_to))  # plain tuples pickle at twice the speed
 
     def close(self) -> int:
         if not self.closed:
@@ -104,6 +104,8 @@ def serve(inp, out) -> None:
         from .store import Store
 
         store = Store(path)
+        # Fewer, larger WAL checkpoints while a whole mailbox streams in.
+        store.db.execute("PRAGMA wal_autocheckpoint = 10000")
         index = HeaderIndex(store)
         state = FolderState(**state)
         try:
@@ -114,7 +116,8 @@ def serve(inp, out) -> None:
                     break  # the parent went away: what was committed stays
                 if item is None:
                     break
-                headers, advance_to = item
+                rows, advance_to = item
+                headers = [Header._make(row) for row in rows]
                 stored += index.store_headers(state, headers, own_addresses=own, advance_to=advance_to)
         finally:
             store.close()
