@@ -71,7 +71,18 @@ def _rows(store: Store, *, rowid: int | None = None, message_id: str | None = No
             rows += others
         return rows
     wanted = normalise_message_id(message_id or "")
-    return list(store.db["messages"].rows_where("message_id = ?", [wanted], order_by="id")) if wanted else []
+    if not wanted or not _storable(wanted):
+        return []
+    return list(store.db["messages"].rows_where("message_id = ?", [wanted], order_by="id"))
+
+
+def _storable(text: str) -> bool:
+    """False for text that cannot be UTF-8 (a command-line argument of raw bytes)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def cached_body(store: Store, key: str) -> dict | None:
@@ -92,6 +103,8 @@ def open_message(services, *, rowid: int | None = None, message_id: str | None =
             key = body_key(rows[0])
         elif message_id:
             key = normalise_message_id(message_id)
+            if not _storable(key):
+                raise NotFound(f"No message with the Message-ID {ascii(key)} is in the local index.")
         else:
             raise NotFound(f"No message {rowid} in the index.")
         body = cached_body(store, key)

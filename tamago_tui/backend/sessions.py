@@ -47,47 +47,36 @@ def wire_for(client, services, account: Account) -> Wire:
 
 def connect_wire(services, account: Account) -> Wire:
     """Log in to the account's IMAP server (imap.connect: verified TLS, deadlines,
-    categorised errors) and return a Wire. The default connector of SessionPool."""
-    from . import imap as imap_mod
-
-    password, token = credentials(services, account)
+    categorised errors; OAuth accounts through oauth.py, which refreshes a refused
+    token once) and return a Wire. The default connector of SessionPool."""
     settings = services.settings
-    client = imap_mod.connect(
-        account, password, oauth_token=token, timeout=float(settings.timeout),
-        max_literal_bytes=int(settings.max_literal_mb) * 1024 * 1024,
-    )
+    options = {"timeout": float(settings.timeout), "max_literal_bytes": int(settings.max_literal_mb) * 1024 * 1024}
+    if account.auth == "oauth2":
+        from . import oauth
+
+        client = oauth.for_services(services).connect_imap(account, **options)
+    else:
+        from . import imap as imap_mod
+
+        client = imap_mod.connect(account, password_for(services, account), **options)
     return wire_for(client, services, account)
 
 
-def credentials(services, account: Account) -> tuple[str | None, str | None]:
-    """(password, oauth token) for the account's IMAP login, from secrets.py."""
-    if account.auth != "oauth2" and account.password_command:
+def password_for(services, account: Account) -> str:
+    """The account's IMAP password: its password command, else the secret store."""
+    if account.password_command:
         from .secrets import run_command  # no keyring probe: `tamago sync` from cron starts fast
 
-        return run_command(account.password_command), None
+        return run_command(account.password_command)
     from .secrets import SecretStore
 
-    secrets = SecretStore.for_services(services)
-    if account.auth == "oauth2":
-        token = None
-        try:
-            from . import oauth  # the OAuth helper's module, when present
-        except ImportError:
-            oauth = None
-        if oauth is not None and hasattr(oauth, "access_token"):
-            token = oauth.access_token(services, account)
-        else:
-            token = secrets.get(account, "oauth-access")
-        if not token:
-            raise SecretError(f"{account.name} has no OAuth token; sign in again from the accounts screen.")
-        return None, token
-    password = secrets.password_for(account, "imap")
+    password = SecretStore.for_services(services).password_for(account, "imap")
     if not password:
         raise SecretError(
             f"No password is stored for {account.name}. Add it with `tamago accounts add` "
             "or set password_command for the account."
         )
-    return password, None
+    return password
 
 
 class SessionPool:
