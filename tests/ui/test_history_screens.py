@@ -148,3 +148,25 @@ async def test_a_message_that_cannot_be_fetched_says_why_in_place(make_app):
         await settle(app, pilot)
         assert type(app.screen).__name__ == "MessageScreen"  # no modal: the headers stay usable
         assert "could not be opened" in str(app.screen.query_one("#message-text", Static).render())
+
+
+async def test_sync_now_on_the_accounts_screen(make_app, monkeypatch):
+    from tamago_tui.backend import sync as sync_mod
+    from tamago_tui.backend.sync import AccountReport, FolderReport
+
+    calls = []
+
+    def fake_sync(services, account, **options):
+        calls.append(account.name)
+        return AccountReport(account=account.name, folders=[FolderReport("INBOX", new=3), FolderReport("Sent")])
+
+    monkeypatch.setattr(sync_mod, "sync_account", fake_sync)
+    app = make_app(accounts=[sample_account()])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.switch_mode("accounts")
+        await settle(app, pilot)
+        await pilot.press("s")
+        await settle(app, pilot)
+        assert calls == ["work"]
+        assert any("Synced work: 3 new" in n.message for n in app._notifications)
