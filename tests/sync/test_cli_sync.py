@@ -61,6 +61,19 @@ def test_sync_exits_1_when_an_account_fails_and_still_syncs_the_others(
     assert not accounts["bad"]["ok"] and accounts["bad"]["category"] == "connection_refused"
 
 
+def test_sync_for_one_contact_searches_where_the_index_is_not_complete(capsys, dovecot, imap_user, add_account):
+    dovecot.append_many(imap_user, "INBOX", [message(subject="hers"), message(sender=OTHER, subject="not hers")])
+    add_account(dovecot, imap_user)
+    run_cli(capsys, "contacts", "add", "Ada Lovelace", "--email", ADA.address)
+
+    code, out, _ = run_cli(capsys, "sync", "--contact", "Ada Lovelace", "--json")
+
+    inbox = json.loads(out)["accounts"][0]["folders"][0]
+    assert code == 0 and inbox["partial"] is True and inbox["new"] == 1
+    code, out, _ = run_cli(capsys, "history", ADA.address, "--json")
+    assert [row["subject"] for row in json.loads(out)] == ["hers"]
+
+
 def test_sync_text_output_for_people(capsys, dovecot, imap_user, add_account):
     add_account(dovecot, imap_user)
     code, out, _ = run_cli(capsys, "sync")

@@ -353,3 +353,21 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_two_accounts_merge_into_one_history_by_message_id(services, dovecot, add_account):
+    first, second = dovecot.add_user(), dovecot.add_user()
+    shared = message(subject="To both of us", message_id="<shared-1@partner.test>")
+    dovecot.append(first, "INBOX", shared)
+    dovecot.append(second, "INBOX", shared)
+    dovecot.append(second, "INBOX", message(subject="Only the second"))
+    add_account(dovecot, first, name="one")
+    add_account(dovecot, second, name="two")
+
+    result = visit(services, [ADA.address])
+
+    assert result.ok and [r.account for r in result.reports] == ["one", "two"]
+    rows = {row.subject: row for row in result.rows}
+    assert sorted(rows) == ["Only the second", "To both of us"]
+    both = rows["To both of us"]
+    assert sorted([f"{both.account}/{both.folder}", *both.also_in]) == ["one/INBOX", "two/INBOX"]

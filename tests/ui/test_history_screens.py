@@ -170,3 +170,19 @@ async def test_sync_now_on_the_accounts_screen(make_app, monkeypatch):
         await settle(app, pilot)
         assert calls == ["work"]
         assert any("Synced work: 3 new" in n.message for n in app._notifications)
+
+
+async def test_an_address_shared_with_another_contact_is_flagged(make_app):
+    app = make_app(accounts=[sample_account()], contacts=[
+        ("Ada Lovelace", ["ada@example.org"], ""), ("Countess of Lovelace", ["ada@example.org", "c@example.org"], "")])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        store = app.services.open_store()
+        try:
+            first = store.db.execute("SELECT id FROM contacts WHERE name = 'Ada Lovelace'").fetchone()[0]
+        finally:
+            store.close()
+        app.push_screen(ContactScreen(first, fetch=False))
+        await settle(app, pilot)
+        line = str(app.screen.query_one("#contact-addresses", Static).render())
+        assert "ada@example.org is also on Countess of Lovelace" in line
