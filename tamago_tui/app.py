@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.worker import get_current_worker
 
 from tamago_tui import __version__
 from tamago_tui.backend.services import Services
 from tamago_tui.commands import KeysProvider
+from tamago_tui.messages import ScanFinished
 from tamago_tui.screens.accounts import AccountsScreen
 from tamago_tui.screens.contacts import ContactsScreen
 from tamago_tui.screens.outbox import OutboxScreen
@@ -57,9 +60,42 @@ class TamagoApp(App):
         super().__init__(**kwargs)
         self.services = services
 
+    # Seconds between checks whether a periodic scan is due (the interval itself is a setting).
+    SCAN_CHECK_SECONDS = 300
+    FIRST_SCAN_CHECK_SECONDS = 30
+
     def on_mount(self) -> None:
         # A first run with no accounts lands on the accounts empty state.
         self.switch_mode("contacts" if self.services.accounts() else "accounts")
+        if self.services.settings.scan_interval_hours > 0:
+            self.set_timer(self.FIRST_SCAN_CHECK_SECONDS, self.check_scan)
+            self.set_interval(self.SCAN_CHECK_SECONDS, self.check_scan)
+
+    def check_scan(self) -> None:
+        """Start a background scan of the accounts that are due (settings.scan_interval_hours)."""
+        if any(w.group == "scan" and not w.is_finished for w in self.workers):
+            return
+        self.run_scan()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="scan")
+    def run_scan(self) -> None:
+        from tamago_tui.backend.scheduler import Scheduler
+
+        worker = get_current_worker()
+        reports = Scheduler(self.services).run(cancel=lambda: worker.is_cancelled)
+        if reports:
+            self.post_message(ScanFinished(reports))
+
+    def on_scan_finished(self, event: ScanFinished) -> None:
+        # Failures are recorded as the account's status (the accounts list shows them);
+        # a background scan never interrupts with a modal.
+        new = sum(r.new for r in event.reports)
+        if new:
+            self.notify(f"Scan: {new} new message{'s' if new != 1 else ''}", timeout=4)
+
+    def on_unmount(self) -> None:
+        if "sessions" in self.services.__dict__:  # only if a connection was ever opened
+            self.services.sessions.close()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         # Screens and keys come from KeysProvider (commands.py), each with its key.

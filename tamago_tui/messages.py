@@ -30,3 +30,31 @@ class WorkFailed(Message):
 
     error: Exception
     context: str = ""
+
+
+@dataclass
+class HistoryUpdated(Message):
+    """A contact visit has more (or fresher) rows: `update` is a backend.visit.VisitUpdate."""
+
+    update: object
+
+
+@dataclass
+class VisitFinished(Message):
+    """A contact visit ended: `result` is a backend.visit.VisitResult."""
+
+    result: object
+
+
+@dataclass
+class MessageLoaded(Message):
+    """A message is cached and parsed: `cached` is a backend.cache.CachedMessage."""
+
+    cached: object
+
+
+@dataclass
+class ScanFinished(Message):
+    """A periodic scan or "Sync now" finished: `reports` are backend.sync.AccountReport."""
+
+    reports: list

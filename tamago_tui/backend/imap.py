@@ -29,7 +29,6 @@ from imapclient.exceptions import CapabilityError, IMAPClientAbortError, IMAPCli
 from . import sasl
 from . import tls as tls_mod
 from . import wire
-from .categorize import refine
 from .errors import AuthError, NetworkError, TamagoError
 from .log import register_secret
 from .models import Account, Security, ServerSettings
@@ -202,6 +201,8 @@ def _login(client: imapclient.IMAPClient, target: Target, password: str | None, 
         else:
             client.login(username, password or "")
     except LoginError as exc:
+        from .categorize import refine  # the classifier loads only when a login fails
+
         text = _server_text(exc)
         settings = target.settings
         category = refine(text, "invalid_credentials", provider=target.provider, protocol="imap",

@@ -16,7 +16,6 @@ import base64
 import binascii
 import json
 
-from .categorize import refine
 from .errors import AuthError
 from .log import register_secret
 
@@ -88,6 +87,8 @@ def _refused(protocol: str, mechanism: str, user: str, server_text: str, challen
              provider: str = "", port: int = 0) -> AuthError:
     detail = server_text.strip() or "refused"
     # The server's words may say more than "refused" (IMAP off, SMTP AUTH off...).
+    from .categorize import refine  # the classifier loads only when a login fails
+
     category = refine(detail, "invalid_credentials", provider=provider, protocol=protocol.lower(),
                       port=port or None)
     if challenge:

@@ -6,6 +6,7 @@ The TUI receives one in `TamagoApp(services)`; each CLI subcommand gets one too.
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -41,6 +42,13 @@ class Services:
     @property
     def settings(self) -> config_mod.Settings:
         return self.config.settings
+
+    @functools.cached_property
+    def sessions(self):
+        """The IMAP connection pool (one connection per account at a time). Tests may assign one."""
+        from .sessions import SessionPool
+
+        return SessionPool(self)
 
     def open_store(self) -> Store:
         """A new connection for the calling thread."""

@@ -266,7 +266,17 @@ def _v2(db: sqlite_utils.Database) -> None:
     db["outbox"].add_column("bcc", str)  # JSON list (envelope only, never a header)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+def _v3(db: sqlite_utils.Database) -> None:
+    # Incremental sync state (sync.py): the folder's message count at the last
+    # complete sync (expunge detection without QRESYNC), whether the first full
+    # header sync of this UIDVALIDITY has finished, and whether the folder was
+    # picked by default (a remembered LIST, so a resync needs no extra round-trip).
+    db["folders"].add_column("exists_count", int)
+    db["folders"].add_column("complete", int, not_null_default=0)
+    db["folders"].add_column("selected", int, not_null_default=0)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -321,18 +331,32 @@ class Store:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     def migrate(self) -> None:
-        current, target = self.version, len(MIGRATIONS)
-        if current > target:
-            raise StoreError(
-                f"The local database is from a newer tamago (schema {current}, "
-                f"this version knows {target}). Upgrade tamago."
-            )
-        for version in range(current, target):
-            # One explicit transaction per step (DDL included: sqlite3's implicit transactions
-            # would not cover CREATE TABLE), so a full disk or a crash leaves the previous version.
-            with self.db.atomic():
+        target = len(MIGRATIONS)
+        if self.version == target:
+            return
+        # Under a write lock, reading the version again: two threads or processes opening a
+        # new database at once (parallel account syncs) must not both run the migrations.
+        # One explicit transaction (DDL included: sqlite3's implicit transactions would not
+        # cover CREATE TABLE), so a full disk or a crash leaves the previous version.
+        conn = self.db.conn
+        if conn.in_transaction:
+            conn.commit()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = self.version
+            if current > target:
+                raise StoreError(
+                    f"The local database is from a newer tamago (schema {current}, "
+                    f"this version knows {target}). Upgrade tamago."
+                )
+            for version in range(current, target):
                 MIGRATIONS[version](self.db)
                 self.db.execute(f"PRAGMA user_version = {version + 1}")
+            conn.commit()
+        except BaseException:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
 
     def close(self) -> None:
         self.db.conn.close()

@@ -16,14 +16,17 @@ There is deliberately no "ignore certificate errors" switch anywhere.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
 import hashlib
 import ipaddress
 import ssl
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from cryptography import x509
-from cryptography.x509.oid import ExtensionOID, NameOID
 
 from .errors import NetworkError
 
@@ -166,6 +169,8 @@ def _name(name: x509.Name) -> str:
 
 
 def _common_name(name: x509.Name) -> str:
+    from cryptography.x509.oid import NameOID
+
     values = name.get_attributes_for_oid(NameOID.COMMON_NAME)
     return str(values[0].value) if values else ""
 
@@ -230,6 +235,11 @@ class CertificateInfo:
 
 
 def describe_certificate(der: bytes) -> CertificateInfo:
+    # cryptography loads only when a certificate is described (the connection test),
+    # so a plain `tamago sync` starts faster.
+    from cryptography import x509
+    from cryptography.x509.oid import ExtensionOID
+
     cert = x509.load_der_x509_certificate(der)
     dns: tuple[str, ...] = ()
     ips: tuple[str, ...] = ()

@@ -32,6 +32,8 @@ COMMANDS = [
     "contacts",
     "doctor",
     "oauth",
+    "sync",
+    "history",
 ]
 
 log = logging.getLogger("tamago.cli")
@@ -79,7 +81,25 @@ def _check_text(parser: argparse.ArgumentParser, namespace) -> None:
                 parser.error(f"{name}: {ascii(item)} is not valid UTF-8 text")
 
 
-def build_parser() -> Parser:
+def _command_in(argv: list[str]) -> str | None:
+    """The subcommand named in `argv` (after the global options), if it is a known one."""
+    rest = list(argv)
+    while rest:
+        word = rest.pop(0)
+        if word == "--home":
+            rest = rest[1:]
+        elif word.startswith("--home="):
+            continue
+        elif word.startswith("-"):
+            return None  # --help, --version, or a mistake: the full parser answers
+        else:
+            return word if word in COMMANDS else None
+    return None
+
+
+def build_parser(only: str | None = None) -> Parser:
+    """The argument parser. With `only`, just that subcommand's module is imported:
+    `tamago sync` from cron must not pay for every other command's imports."""
     parser = Parser(
         prog="tamago",
         description="A keyboard-driven terminal console for mail and contacts. "
@@ -92,7 +112,7 @@ def build_parser() -> Parser:
         help="keep config, data and logs in DIR (overrides TAMAGO_HOME and the XDG dirs)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for name in COMMANDS:
+    for name in [only] if only else COMMANDS:
         module = importlib.import_module(f"{__name__}.{name}")
         module.register(sub)
     return parser
@@ -102,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command. Every failure ends as a message and an exit code, never a traceback:
     0 success, 1 a diagnosed failure, 2 a usage error, 130 interrupted."""
     _tolerant_output()
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(only=_command_in(argv))
     args = parser.parse_args(argv)
     try:
         return _run(args)

@@ -2,7 +2,8 @@
 
 A local message file is parsed with no account at all (support staff use it on
 messages customers send them). Anything that is not an existing file is taken
-as a Message-ID and handed to `show_message_id`, which reads the local cache.
+as a Message-ID and handed to `show_message_id`, which reads the local cache
+(fetching the message first if it is only in the header index).
 """
 
 from __future__ import annotations
@@ -57,12 +58,11 @@ def run(args, services) -> int:
 
 
 def show_message_id(args, services) -> int:
-    """Show a message from the local cache by its Message-ID (wired up by the sync/cache work)."""
-    message_id = mime.normalize_message_id(args.target)
-    raise NotFound(
-        f"Message <{message_id}> is not cached yet, and `tamago show` cannot fetch it yet. "
-        "Give the path of a message file instead."
-    )
+    """Show a message by Message-ID: from the cache, or fetched once (BODY.PEEK) and cached."""
+    from tamago_tui.backend.cache import open_message
+
+    cached = open_message(services, message_id=args.target)
+    return show_file(args, cached.raw_path)
 
 
 def show_file(args, path: Path) -> int:

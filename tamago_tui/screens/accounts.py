@@ -175,12 +175,18 @@ class AccountsScreen(BaseScreen):
     def run_sync(self, name: str) -> None:
         from tamago_tui.backend.sync import sync_account
 
-        try:
-            summary = sync_account(self.app.services, self.app.services.account(name))
-        except TamagoError as exc:
-            self.app.call_from_thread(self.app.show_error, exc, f"Sync of {name} failed")
+        report = sync_account(self.app.services, self.app.services.account(name))
+        if report.error:
+            error = TamagoError(report.error, category=report.category, title=f"Sync of {name} failed")
+            self.app.call_from_thread(self.app.show_error, error, f"Sync of {name} failed")
         else:
-            self.app.call_from_thread(self.notify, f"Synced {name}: {summary}")
+            failed = [f"{f.folder}: {f.error}" for f in report.folders if f.error]
+            text = f"Synced {name}: {report.new} new"
+            if report.cached:
+                text += f", {report.cached} cached"
+            if failed:
+                text += " · " + "; ".join(failed)
+            self.app.call_from_thread(self.notify, text, severity="warning" if failed else "information")
         self.app.call_from_thread(self.reload)
 
     def action_remove(self) -> None:

@@ -137,10 +137,11 @@ def test_save_errors(capsys, tmp_path):
     assert exc.value.code == 2
 
 
-def test_message_id_is_not_cached_yet(capsys):
+def test_message_id_not_in_the_index(capsys):
+    # A Message-ID is looked up in the header index, then cached (tests/sync/test_cli_sync.py).
     code, out, err = run(capsys, "show", "<1234@example.com>")
     assert code == 1 and out == ""
-    assert "<1234@example.com> is not cached yet" in err
+    assert "<1234@example.com> is not in the local index" in err
 
 
 def test_missing_file(capsys, tmp_path):

@@ -1,0 +1,62 @@
+"""The header index on disk: chunks commit with their sync mark, in-process or in the writer process."""
+
+from __future__ import annotations
+
+import pytest
+
+from tamago_tui.backend.errors import StoreError
+from tamago_tui.backend.history import local_history
+from tamago_tui.backend.index import FolderState, Header, HeaderIndex
+from tamago_tui.backend.index_writer import WriterProcess
+from tamago_tui.backend.store import Store
+
+
+def header(uid: int, sender=("Ada", "ada@example.org"), bcc=()) -> Header:
+    return Header(uid=uid, message_id=f"m{uid}@example.org", gm_msgid=None, date=f"2024-01-{uid:02d}T10:00:00+00:00",
+                  sender=sender, to=(("Me", "me@example.org"),), cc=(), bcc=bcc, subject=f"s{uid}", size=10,
+                  flags="", has_attachments=False)
+
+
+def prepared(path) -> tuple[Store, HeaderIndex, FolderState]:
+    store = Store(path)
+    store.ensure_account("work", "me@example.org")
+    index = HeaderIndex(store)
+    state = index.save_folder(FolderState("work", "INBOX", uidvalidity=7))
+    return store, index, state
+
+
+def test_writer_process_stores_chunks_and_moves_the_sync_mark(tmp_path):
+    store, index, state = prepared(tmp_path / "t.db")
+    writer = WriterProcess(store.path, state, ("me@example.org",))
+    writer.put([header(1), header(2)], 2)
+    writer.put([header(3)], 3)
+    assert writer.close() == 3
+    assert index.folder("work", "INBOX").synced_uid == 3
+    assert [r.subject for r in local_history(store, ["ada@example.org"])] == ["s3", "s2", "s1"]
+
+
+def test_writer_process_failure_is_a_store_error(tmp_path):
+    store, _, state = prepared(tmp_path / "t.db")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    writer = WriterProcess(blocker / "x.db", state)  # the child cannot open its database
+    with pytest.raises(StoreError, match="Writing the header index failed"):
+        writer.put([header(1)], 1)
+        writer.close()
+
+
+def test_a_chunk_stored_twice_replaces_its_rows(tmp_path):
+    store, index, state = prepared(tmp_path / "t.db")
+    index.store_headers(state, [header(1), header(2)])  # e.g. found by a contact search first
+    index.store_headers(state, [header(1), header(2), header(3)], advance_to=3)
+    assert index.count("work") == 3
+    assert store.db.execute("SELECT count(*) FROM message_addresses").fetchone()[0] == 6
+
+
+def test_bcc_counts_only_for_mail_we_sent(tmp_path):
+    store, index, state = prepared(tmp_path / "t.db")
+    received = header(1, bcc=(("", "secret@example.org"),))
+    sent = header(2, sender=("Me", "me@example.org"), bcc=(("", "secret@example.org"),))
+    index.store_headers(state, [received, sent], own_addresses=("me@example.org",))
+    rows = local_history(store, ["secret@example.org"])
+    assert [(r.subject, r.matched) for r in rows] == [("s2", ("bcc secret@example.org",))]

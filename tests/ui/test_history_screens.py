@@ -1,0 +1,188 @@
+"""Contact history and message viewer: snapshots at 80x24 and keyboard flows."""
+
+from __future__ import annotations
+
+import threading
+
+from textual.widgets import DataTable, Static
+
+from tamago_tui.backend import visit as visit_mod
+from tamago_tui.backend.history import local_history
+from tamago_tui.backend.visit import VisitResult, VisitUpdate
+from tamago_tui.screens.contact import ContactScreen
+from tamago_tui.screens.message import MessageScreen
+from tests.ui.conftest import sample_account
+from tests.ui.history_data import seed_cached_message, seed_history
+
+ADA = [("Ada Lovelace", ["ada@example.org"], "Analytical Engines")]
+
+
+async def settle(app, pilot):
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def contact_id(app) -> int:
+    store = app.services.open_store()
+    try:
+        return store.db.execute("SELECT id FROM contacts").fetchone()[0]
+    finally:
+        store.close()
+
+
+def test_contact_history_with_messages(snap_compare, make_app):
+    app = make_app(accounts=[sample_account()], contacts=ADA)
+    seed_history(app.services)
+
+    async def open_history(pilot):
+        await settle(pilot.app, pilot)
+        pilot.app.push_screen(ContactScreen(contact_id(pilot.app), fetch=False))
+        await settle(pilot.app, pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=open_history)
+
+
+def test_message_viewer_with_text_and_attachment(snap_compare, make_app):
+    app = make_app(accounts=[sample_account()], contacts=ADA)
+    rowid = seed_history(app.services)[0]
+    seed_cached_message(app.services)
+
+    async def open_message(pilot):
+        await settle(pilot.app, pilot)
+        pilot.app.push_screen(MessageScreen(rowid))
+        await settle(pilot.app, pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=open_message)
+
+
+async def test_visit_results_stream_into_the_table(make_app, monkeypatch):
+    app = make_app(accounts=[sample_account()], contacts=ADA)
+    seed_history(app.services)
+    seen_addresses = []
+
+    def fake_visit(services, addresses, *, on_update=None, cancel=None, first_screen=None, accounts=None):
+        seen_addresses.append(list(addresses))
+        store = services.open_store()
+        try:
+            rows = local_history(store, addresses)
+        finally:
+            store.close()
+        on_update(VisitUpdate(tuple(rows[:2]), "index"))
+        on_update(VisitUpdate(tuple(rows[:2]), "headers", "work", "INBOX", 2000, 5000))
+        on_update(VisitUpdate(tuple(rows), "done"))
+        return VisitResult(rows=rows)
+
+    monkeypatch.setattr(visit_mod, "visit", fake_visit)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(ContactScreen(contact_id(app)))
+        await settle(app, pilot)
+        screen = app.screen
+        assert seen_addresses == [["ada@example.org"]]
+        assert screen.query_one(DataTable).row_count == 5
+        assert str(screen.query_one("#history-status", Static).render()).startswith("5 messages · up to date")
+
+
+async def test_a_running_fetch_can_be_stopped(make_app, monkeypatch):
+    app = make_app(accounts=[sample_account()], contacts=ADA)
+    started = threading.Event()
+    stopped = threading.Event()
+
+    def slow_visit(services, addresses, *, on_update=None, cancel=None, first_screen=None, accounts=None):
+        on_update(VisitUpdate((), "headers", "work", "INBOX", 0, 100_000))
+        started.set()
+        for _ in range(500):
+            if cancel():
+                stopped.set()
+                return VisitResult(rows=[], cancelled=True)
+            threading.Event().wait(0.01)
+        return VisitResult(rows=[])
+
+    monkeypatch.setattr(visit_mod, "visit", slow_visit)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(ContactScreen(contact_id(app)))
+        await pilot.pause()
+        assert started.wait(5)
+        screen = app.screen
+        assert screen.fetching and screen.check_action("cancel_fetch", ()) is True
+        await pilot.press("c")
+        await settle(app, pilot)
+        assert stopped.is_set() and not screen.fetching
+        assert "fetch stopped" in str(screen.query_one("#history-status", Static).render())
+
+
+async def test_raw_view_and_saving_an_attachment(make_app, tmp_path):
+    app = make_app(accounts=[sample_account()], contacts=ADA)
+    rowid = seed_history(app.services)[0]
+    seed_cached_message(app.services)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(MessageScreen(rowid))
+        await settle(app, pilot)
+        viewer = app.screen
+        text = viewer.query_one("#message-text", Static)
+        assert "Jacquard loom" in str(text.render())
+        await pilot.press("r")
+        assert "Content-Type: multipart/mixed" in str(text.render())
+        await pilot.press("r")
+        assert "Content-Type" not in str(text.render())
+
+        await pilot.press("s")
+        prompt = app.screen
+        assert type(prompt).__name__ == "PathPrompt"
+        prompt.query_one("#path").value = str(tmp_path / "saved.csv")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.screen is viewer
+    assert (tmp_path / "saved.csv").read_bytes() == b"n,B(n)\r\n1,1/6\r\n3,-1/30"  # the CRLF before a boundary is the boundary's
+
+
+async def test_a_message_that_cannot_be_fetched_says_why_in_place(make_app):
+    app = make_app(accounts=[sample_account()], contacts=ADA)
+    rowid = seed_history(app.services)[1]  # not cached; the sample account has no password
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(MessageScreen(rowid))
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "MessageScreen"  # no modal: the headers stay usable
+        assert "could not be opened" in str(app.screen.query_one("#message-text", Static).render())
+
+
+async def test_sync_now_on_the_accounts_screen(make_app, monkeypatch):
+    from tamago_tui.backend import sync as sync_mod
+    from tamago_tui.backend.sync import AccountReport, FolderReport
+
+    calls = []
+
+    def fake_sync(services, account, **options):
+        calls.append(account.name)
+        return AccountReport(account=account.name, folders=[FolderReport("INBOX", new=3), FolderReport("Sent")])
+
+    monkeypatch.setattr(sync_mod, "sync_account", fake_sync)
+    app = make_app(accounts=[sample_account()])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.switch_mode("accounts")
+        await settle(app, pilot)
+        await pilot.press("s")
+        await settle(app, pilot)
+        assert calls == ["work"]
+        assert any("Synced work: 3 new" in n.message for n in app._notifications)
+
+
+async def test_an_address_shared_with_another_contact_is_flagged(make_app):
+    app = make_app(accounts=[sample_account()], contacts=[
+        ("Ada Lovelace", ["ada@example.org"], ""), ("Countess of Lovelace", ["ada@example.org", "c@example.org"], "")])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        store = app.services.open_store()
+        try:
+            first = store.db.execute("SELECT id FROM contacts WHERE name = 'Ada Lovelace'").fetchone()[0]
+        finally:
+            store.close()
+        app.push_screen(ContactScreen(first, fetch=False))
+        await settle(app, pilot)
+        line = str(app.screen.query_one("#contact-addresses", Static).render())
+        assert "ada@example.org is also on Countess of Lovelace" in line
