@@ -1,8 +1,8 @@
 """Compose: To/Cc/Bcc with completion from contacts, subject, body, attachments.
 
 ctrl+s queues the message in the outbox (on disk at once) and sends it in the
-background; a failure leaves it in the outbox with its error. ctrl+o edits the
-body in $EDITOR.
+background; a failure leaves it in the outbox with its error. ctrl+l only
+queues it (send later from the outbox, F5). ctrl+o edits the body in $EDITOR.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def contact_addresses(services) -> list[str]:
     store = services.open_store()
     try:
         sql = """SELECT c.name, a.address FROM contact_addresses a JOIN contacts c ON c.id = a.contact_id
-                 ORDER BY lower(c.name)"""
+                 ORDER BY lower(c.name), c.id, a.id"""
         return [f"{name} <{addr}>" if name and name != addr else addr for name, addr in store.db.execute(sql)]
     finally:
         store.close()
@@ -41,7 +41,8 @@ class ComposeScreen(BaseScreen):
     BINDINGS = [
         Binding("ctrl+s", "send", "Send", id="compose.send", priority=True),
         Binding("ctrl+o", "editor", "$EDITOR", id="compose.editor"),
-        Binding("ctrl+w", "queue_only", "Save to outbox", id="compose.queue"),
+        # Not ctrl+w: Input and TextArea use it to delete a word.
+        Binding("ctrl+l", "queue_only", "Send later", id="compose.queue", priority=True),
         Binding("escape", "cancel", "Cancel", id="compose.cancel"),
     ]
 
@@ -155,7 +156,7 @@ class ComposeScreen(BaseScreen):
             if discard:
                 self.dismiss_screen()
 
-        self.app.push_screen(Confirm("Discard this message? (ctrl+w saves it to the outbox instead)"), done)
+        self.app.push_screen(Confirm("Discard this message? (ctrl+l keeps it in the outbox instead)"), done)
 
     def action_editor(self) -> None:
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
