@@ -58,6 +58,9 @@ class TamagoApp(App):
         self.services = services
 
     def on_mount(self) -> None:
+        from tamago_tui.backend.sending import Sender
+
+        Sender(self.services).recover()  # messages a crash left half-sent: see backend/outbox.py
         # A first run with no accounts lands on the accounts empty state.
         self.switch_mode("contacts" if self.services.accounts() else "accounts")
 

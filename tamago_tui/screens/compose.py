@@ -175,13 +175,37 @@ class ComposeScreen(BaseScreen):
             os.unlink(path)
 
 
+def passphrase_prompt(app):
+    """For a worker thread: ask for the master passphrase of the encrypted password store."""
+
+    def ask(question: str) -> str | None:
+        from tamago_tui.screens.passphrase import SecretPrompt
+        from tamago_tui.widgets.ask import ask_from_thread
+
+        return ask_from_thread(app, SecretPrompt(question))
+
+    return ask
+
+
 def deliver_in_background(app, item_id: int, force: bool = False) -> None:
     """Send an outbox message in a thread worker and tell the user how it went."""
 
     @work(thread=True, group="send", exit_on_error=False)
     def run(self) -> None:
-        item = Sender(self.services).deliver(item_id, force=force)
-        if item.status == "sent":
+        try:
+            item = Sender(self.services, prompt=passphrase_prompt(self)).deliver(item_id, force=force)
+        except TamagoError as exc:  # e.g. already sent, or being sent by another tamago
+            self.call_from_thread(self.notify, f"Not sent: {exc}", severity="error", timeout=10)
+            return
+        if item.status == "sent" and item.sent_copy.startswith("failed"):
+            self.call_from_thread(
+                self.notify,
+                f"Sent “{item.subject or '(no subject)'}”, but the copy in the Sent folder could not be "
+                f"saved: {item.sent_copy[len('failed: '):]}",
+                severity="warning",
+                timeout=10,
+            )
+        elif item.status == "sent":
             self.call_from_thread(self.notify, f"Sent “{item.subject or '(no subject)'}”.")
         else:
             self.call_from_thread(

@@ -343,13 +343,3 @@ def test_failed_sent_copy_never_fails_the_send(rig, friend, dovecot, silent_port
     assert dovecot.wait_for_message(friend)["messages"] == 1
     assert outbox(rig).items() == []
 
-
-@pytest.fixture(autouse=True)
-def _stand_ins(monkeypatch):  # TEMPORARY: until backend.smtp / backend.imap land from diagnostics
-    from tests.integration import stand_ins
-
-    try:
-        import tamago_tui.backend.smtp  # noqa: F401
-    except ImportError:
-        monkeypatch.setitem(sys.modules, "tamago_tui.backend.smtp", stand_ins.smtp_module)
-        monkeypatch.setitem(sys.modules, "tamago_tui.backend.imap", stand_ins.imap_module)
