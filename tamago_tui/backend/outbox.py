@@ -36,7 +36,7 @@ from typing import Awaitable, Callable, Iterator
 import aiosmtplib
 
 from .compose import Draft, build
-from .errors import NetworkError, NotFound, TamagoError, UsageError
+from .errors import NotFound, TamagoError, UsageError
 from .models import Account
 from .store import Store, now_iso
 
@@ -310,8 +310,9 @@ async def _transmit(outbox: Outbox, item: OutboxItem, connect: Connector, classi
                 rejected[rcpt] = f"{exc.code} {exc.message}".strip()
         if rejected:
             await _quietly(smtp.rset())
+            text, category = _refusal(rejected)
             outbox._set(item_id, status="failed", rejected=json.dumps(rejected),
-                        last_error=_refusal_text(rejected), last_category="sender_rejected")
+                        last_error=text, last_category=category)
             log.warning("outbox message %s: %d recipient(s) refused", item_id, len(rejected))
             return outbox.get(item_id)
         outbox._set(item_id, status="sending-data")
@@ -344,27 +345,18 @@ async def _quietly(step: Awaitable) -> None:
         pass
 
 
-def _refusal_text(rejected: dict[str, str]) -> str:
+def _refusal(rejected: dict[str, str]) -> tuple[str, str]:
+    """The error text naming every refused address, and its troubleshooting category."""
     names = ", ".join(f"{address} ({why})" for address, why in rejected.items())
-    temporary = all(why[:1] == "4" for why in rejected.values())
-    if temporary:
+    if all(why[:1] == "4" for why in rejected.values()):
         return (f"The server temporarily refused {len(rejected)} recipient(s): {names}. "
-                "Nothing was sent; retry later.")
+                "Nothing was sent; retry later.", "server_unavailable")
     return (f"The server refused {len(rejected)} recipient(s): {names}. Nothing was sent; "
-            "correct or remove the address(es) (e in the outbox) and retry.")
+            "correct or remove the address(es) (e in the outbox) and retry.", "sender_rejected")
 
 
 def _default_classify(exc: Exception) -> tuple[str, str]:
+    """Without a classifier from the caller: the error's own words and category."""
     if isinstance(exc, TamagoError):
         return exc.message, exc.category
-    try:
-        from .troubleshoot import explain
-    except ImportError:  # the classifier is optional until it lands
-        return f"{type(exc).__name__}: {exc}", "unknown"
-    result = explain(exc, protocol="smtp")
-    return f"{result.title}: {exc}" if str(exc) else result.title, result.category
-
-
-def as_network_error(exc: Exception) -> NetworkError:
-    message, category = _default_classify(exc)
-    return NetworkError(message, category=category)
+    return f"{type(exc).__name__}: {exc}", "unknown"

@@ -4,9 +4,9 @@ The front ends call `Sender.queue()` (instant, local) and then `deliver()`
 (network, blocking: run it in a worker thread). Both the TUI and the CLI go
 through here, so they behave the same.
 
-The connection layers are injectable (`smtp_connect`, `imap_connect`) so tests
-can point them anywhere; by default they are `backend.smtp.connect` and
-`backend.imap.connect`, which verify TLS and put a timeout on every step.
+Connections come from `backend.smtp.connect` and `backend.imap.connect`, which
+verify TLS, never skip STARTTLS and put a timeout on every step
+(`settings.timeout`). Passwords come from the secret store (`secrets.py`).
 """
 
 from __future__ import annotations
@@ -25,23 +25,17 @@ from .services import Services
 
 log = logging.getLogger("tamago.sending")
 
-# (account, password, *, oauth_token=None, timeout=...) -> a logged-in client
-SmtpConnect = Callable[..., Awaitable["object"]]
-ImapConnect = Callable[..., "object"]
-
 
 def sender_address(account: Account) -> str:
     return formataddr((account.display_name, account.email)) if account.display_name else account.email
 
 
 class Sender:
-    def __init__(self, services: Services, *, secrets=None, prompt=None,
-                 smtp_connect: SmtpConnect | None = None, imap_connect: ImapConnect | None = None):
+    def __init__(self, services: Services, *, secrets=None, prompt=None):
+        """`secrets`: a SecretStore (default: the configured one, asking `prompt` for a master passphrase)."""
         self.services = services
         self._secrets = secrets
         self._prompt = prompt
-        self._smtp_connect = smtp_connect
-        self._imap_connect = imap_connect
 
     # -- local steps -------------------------------------------------------
 
@@ -109,9 +103,7 @@ class Sender:
         return password
 
     def _smtp_opener(self, account: Account) -> Callable[[], Awaitable]:
-        connect = self._smtp_connect
-        if connect is None:
-            from .smtp import connect  # verified TLS, STARTTLS never skipped, timeouts
+        from .smtp import connect
 
         async def opener():
             if account.auth == "oauth2":
@@ -121,22 +113,26 @@ class Sender:
 
         return opener
 
-    async def _smtp_oauth(self, account: Account, connect):
+    # OAuth accounts (auth = "oauth2"): a fresh access token per connection; the token
+    # source refreshes it and retries once when the server says it expired.
+    def _oauth(self):
         try:
             from . import oauth
-        except ImportError:
+        except ImportError:  # the OAuth backend is a separate piece of work
             raise TamagoError("This build of tamago cannot sign in with OAuth.", category="oauth_misconfigured")
+        return oauth
+
+    async def _smtp_oauth(self, account: Account, connect):
+        oauth = self._oauth()
         source = await asyncio.to_thread(lambda: oauth.for_services(self.services).token_source(account))
         return await oauth.acall_with_token(
             source, lambda token: connect(account, None, oauth_token=token, timeout=self.timeout))
 
     def _imap_login(self, account: Account):
-        connect = self._imap_connect
-        if connect is None:
-            from .imap import connect
-        if account.auth == "oauth2":
-            from . import oauth
+        from .imap import connect
 
+        if account.auth == "oauth2":
+            oauth = self._oauth()
             source = oauth.for_services(self.services).token_source(account)
             return oauth.call_with_token(
                 source, lambda token: connect(account, None, oauth_token=token, timeout=self.timeout))
@@ -146,18 +142,10 @@ class Sender:
 
     def classify(self, exc: Exception, account: Account) -> tuple[str, str]:
         """(message, troubleshooting category) for a send failure."""
-        if not isinstance(exc, TamagoError):
-            try:
-                from .smtp import translate
-            except ImportError:
-                translate = None
-            if translate is not None:
-                exc = translate(exc, account.smtp)
-        if isinstance(exc, TamagoError) and exc.category != "unknown":
-            return exc.message, exc.category
-        try:
-            from .troubleshoot import explain
-        except ImportError:  # the classifier is optional until it lands
-            return (exc.message if isinstance(exc, TamagoError) else f"{type(exc).__name__}: {exc}"), "unknown"
-        result = explain(exc, provider=account.provider, protocol="smtp")
-        return (exc.message if isinstance(exc, TamagoError) else f"{result.title}: {exc}"), result.category
+        from .categorize import refine
+        from .smtp import translate
+
+        error = exc if isinstance(exc, TamagoError) else translate(exc, account.smtp, provider=account.provider)
+        category = refine(error.message, error.category, provider=account.provider, protocol="smtp",
+                          port=account.smtp.port, security=account.smtp.security.value)
+        return error.message, category
