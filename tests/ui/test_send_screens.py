@@ -30,7 +30,8 @@ def seed_outbox(app) -> list[int]:
     store = app.services.open_store()
     try:
         box = Outbox(store)
-        failed = box.enqueue(account, Draft(sender="jane@example.org", to=("ada@example.org", "nobody@example.org"),
+        failed = box.enqueue(account, Draft(sender="jane@example.org",
+                                            to=('"Lovelace, Ada" <ada@example.org>', "nobody@example.org"),
                                             cc=("alan@bletchley.example",), bcc=("boss@example.org",),
                                             subject="Minutes of Monday", body="Attached are the minutes.\n"))
         unsure = box.enqueue(account, Draft(sender="jane@example.org", to=("grace@navy.example",),
@@ -158,7 +159,7 @@ async def test_outbox_edit_fixes_the_recipients_of_a_failed_message(make_app):
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, ComposeScreen)
-        assert screen.query_one("#to", Input).value == "ada@example.org, nobody@example.org"
+        assert screen.query_one("#to", Input).value == '"Lovelace, Ada" <ada@example.org>, nobody@example.org'
         assert screen.query_one("#cc", Input).value == "alan@bletchley.example"
         assert screen.query_one("#bcc", Input).value == "boss@example.org"
         assert screen.query_one("#body", TextArea).text.startswith("Attached are the minutes.")
@@ -204,3 +205,21 @@ def test_outbox_snapshot_failed_and_uncertain(snap_compare, make_app):
     app = make_app(accounts=[sample_account()])
     seed_outbox(app)
     assert snap_compare(app, terminal_size=(80, 24), press=["f5"], run_before=_settle)
+
+
+async def test_editing_an_uncertain_message_asks_first(make_app):
+    app = make_app(accounts=[sample_account()])
+    seed_outbox(app)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f5")
+        await _settle(pilot)
+        await pilot.press("down", "e")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "Confirm"
+        await pilot.press("n")
+        await pilot.pause()
+        assert not isinstance(app.screen, ComposeScreen)
+        await pilot.press("e", "y")
+        await pilot.pause()
+        assert isinstance(app.screen, ComposeScreen)
+        assert app.screen.query_one("#to", Input).value == "grace@navy.example"
