@@ -129,46 +129,48 @@ def _index_quietly(store, account, folder, uidvalidity, uid, raw, bcc) -> None:
 
 def index_sent_message(store: Store, account: str, folder: str, uidvalidity: int | None, uid: int | None,
                        raw: bytes, *, bcc: Iterable[str] = ()) -> int:
-    """Put one sent message's header into the index (messages + message_addresses). Returns its row id."""
-    msg = message_from_bytes(raw, policy=policy.default)
+    """Put one sent message's header into the index (messages + message_addresses). Returns its row id.
 
-    def addresses(name: str) -> list[str]:
-        values = [str(v) for v in msg.get_all(name, [])]
-        return [f"{n} <{a}>" if n else a for n, a in getaddresses(values) if a]
+    Stored like the sync engine stores what it fetches: Message-IDs without
+    angle brackets, dates in UTC ISO 8601, addresses as "Name <addr>", and Bcc
+    recorded because this is sent mail.
+    """
+    from .mime import format_address, normalize_message_id, parse
 
-    sender = addresses("From")
-    to, cc = addresses("To"), addresses("Cc")
+    parsed = parse(raw)
+    sender = [format_address(a) for a in parsed.from_]
+    to = [format_address(a) for a in parsed.to]
+    cc = [format_address(a) for a in parsed.cc]
     blind = [a for _, a in getaddresses(list(bcc)) if a]
-    date = _date_of(raw) or datetime.now(timezone.utc)
-    row = {
-        "account": account,
-        "folder": folder,
-        "uidvalidity": uidvalidity,
-        "uid": uid,
-        "message_id": str(msg["Message-ID"] or "").strip(),
-        "date": date.astimezone(timezone.utc).isoformat(timespec="seconds"),
-        "sender": sender[0] if sender else "",
-        "recipients": json.dumps(to),
-        "cc": json.dumps(cc),
-        "bcc": json.dumps(blind),
-        "subject": str(msg["Subject"] or ""),
-        "size": len(raw),
-        "flags": "\\Seen",
-        "has_attachments": int(any(True for _ in msg.iter_attachments())),
-        "in_reply_to": str(msg["In-Reply-To"] or "").strip(),
-        "refs": str(msg["References"] or "").strip(),
-    }
-    roles = [("from", a) for a in sender] + [("to", a) for a in to] + [("cc", a) for a in cc]
-    roles += [("bcc", a) for a in blind]
+    date = parsed.date or datetime.now(timezone.utc)
     if uid is not None:
         known = store.db.execute(
             "SELECT id FROM messages WHERE account = ? AND folder = ? AND uidvalidity = ? AND uid = ?",
             [account, folder, uidvalidity, uid]).fetchone()
         if known:  # the sync got there first
             return known[0]
+    row = {
+        "account": account,
+        "folder": folder,
+        "uidvalidity": uidvalidity,
+        "uid": uid,
+        "message_id": parsed.message_id,
+        "date": date.astimezone(timezone.utc).isoformat(timespec="seconds"),
+        "sender": sender[0] if sender else "",
+        "recipients": json.dumps(to, ensure_ascii=False),
+        "cc": json.dumps(cc, ensure_ascii=False),
+        "bcc": json.dumps(blind, ensure_ascii=False),
+        "subject": parsed.subject,
+        "size": len(raw),
+        "flags": "\\Seen",
+        "has_attachments": int(parsed.has_attachments),
+        "in_reply_to": parsed.in_reply_to,
+        "refs": " ".join(normalize_message_id(r) for r in parsed.references),
+    }
+    roles = [("from", a.email) for a in parsed.from_] + [("to", a.email) for a in parsed.to]
+    roles += [("cc", a.email) for a in parsed.cc] + [("bcc", a) for a in blind]
     with store.db.conn:
         rowid = store.db["messages"].insert(row).last_pk
-        for role, value in roles:
-            address = getaddresses([value])[0][1].strip().lower()
+        for role, address in dict.fromkeys((r, a.strip().lower()) for r, a in roles if a):
             store.db["message_addresses"].insert({"message_rowid": rowid, "address": address, "role": role})
     return rowid

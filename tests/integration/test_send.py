@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -262,6 +263,12 @@ def test_dead_server_fails_and_keeps_the_message(rig, friend):
 
 
 # ----- the Sent copy ------------------------------------------------------------------------
+def bare(message_id: str) -> str:
+    """The index stores Message-IDs without angle brackets, as the sync engine does."""
+    assert message_id.startswith("<") and message_id.endswith(">")
+    return message_id[1:-1]
+
+
 def _index_rows(rig, message_id):
     store = rig.services.open_store()
     try:
@@ -289,14 +296,16 @@ def test_sent_copy_is_appended_seen_and_shows_in_the_contacts_history(rig, me, f
     assert copy["Message-ID"] == item.message_id
     assert b"\\Seen" in flags
     assert copy["Bcc"] is None
-    [row] = _index_rows(rig, item.message_id)
+    [row] = _index_rows(rig, bare(item.message_id))
     assert (row["account"], row["folder"]) == ("me", "Sent")
+    assert (row["subject"], row["flags"], row["sender"]) == ("Filed", "\\Seen", f"Test Sender <{me.address}>")
+    assert (json.loads(row["recipients"]), json.loads(row["bcc"])) == ([friend.address], [hidden.address])
     with dovecot.connect(me) as client:
         status = client.select_folder("Sent", readonly=True)
         assert row["uid"] in client.search("ALL")
         assert row["uidvalidity"] == status[b"UIDVALIDITY"]
     [seen] = _history(rig, friend.address)
-    assert (seen.message_id, seen.subject, seen.folder) == (item.message_id, "Filed", "Sent")
+    assert (seen.message_id, seen.subject, seen.folder) == (bare(item.message_id), "Filed", "Sent")
     [blind] = _history(rig, hidden.address)
     assert blind.matched == (f"bcc {hidden.address}",)
 
@@ -309,10 +318,10 @@ def test_gmail_preset_skips_the_append_but_indexes_at_once(tamago_home, monkeypa
 
     assert (item.status, item.sent_copy) == ("sent", "server")
     assert dovecot.status(gmail_user, "[Gmail]/Sent Mail")["messages"] == 0
-    [row] = _index_rows(rig, item.message_id)
+    [row] = _index_rows(rig, bare(item.message_id))
     assert (row["folder"], row["uid"]) == ("[Gmail]/Sent Mail", None)
     [seen] = _history(rig, friend.address)
-    assert seen.message_id == item.message_id
+    assert seen.message_id == bare(item.message_id)
 
 
 def test_account_override_beats_the_preset(tamago_home, monkeypatch, gmail_user, friend, dovecot, smtp_server,
@@ -329,7 +338,7 @@ def test_account_override_beats_the_preset(tamago_home, monkeypatch, gmail_user,
     item = deliver(rig, queue(rig, to=(friend.address,), subject="No copy", body="y"))
     assert (item.status, item.sent_copy) == ("sent", "skipped")
     assert dovecot.status(gmail_user, "[Gmail]/Sent Mail")["messages"] == 1
-    assert _index_rows(rig, item.message_id) == []
+    assert _index_rows(rig, bare(item.message_id)) == []
 
 
 def test_failed_sent_copy_never_fails_the_send(rig, friend, dovecot, silent_port):
