@@ -107,35 +107,30 @@ class Sender:
 
         async def opener():
             if account.auth == "oauth2":
-                return await self._smtp_oauth(account, connect)
+                return await self._smtp_oauth(account)
             password = await asyncio.to_thread(self._password, account, "smtp")
             return await connect(account, password, timeout=self.timeout)
 
         return opener
 
-    # OAuth accounts (auth = "oauth2"): a fresh access token per connection; the token
-    # source refreshes it and retries once when the server says it expired.
+    # OAuth accounts (auth = "oauth2"): backend/oauth.py connects with a fresh access
+    # token, refreshed and retried once when the server refuses it.
     def _oauth(self):
         try:
-            from . import oauth
+            from .oauth import for_services
         except ImportError:  # the OAuth backend is a separate piece of work
             raise TamagoError("This build of tamago cannot sign in with OAuth.", category="oauth_misconfigured")
-        return oauth
+        return for_services(self.services, prompt=self._prompt)
 
-    async def _smtp_oauth(self, account: Account, connect):
-        oauth = self._oauth()
-        source = await asyncio.to_thread(lambda: oauth.for_services(self.services).token_source(account))
-        return await oauth.acall_with_token(
-            source, lambda token: connect(account, None, oauth_token=token, timeout=self.timeout))
+    async def _smtp_oauth(self, account: Account):
+        tokens = await asyncio.to_thread(self._oauth)
+        return await tokens.connect_smtp(account, timeout=self.timeout)
 
     def _imap_login(self, account: Account):
         from .imap import connect
 
         if account.auth == "oauth2":
-            oauth = self._oauth()
-            source = oauth.for_services(self.services).token_source(account)
-            return oauth.call_with_token(
-                source, lambda token: connect(account, None, oauth_token=token, timeout=self.timeout))
+            return self._oauth().connect_imap(account, timeout=self.timeout)
         return connect(account, self._password(account, "imap"), timeout=self.timeout)
 
     # -- errors --------------------------------------------------------------
