@@ -116,10 +116,8 @@ class Sender:
     # OAuth accounts (auth = "oauth2"): backend/oauth.py connects with a fresh access
     # token, refreshed and retried once when the server refuses it.
     def _oauth(self):
-        try:
-            from .oauth import for_services
-        except ImportError:  # the OAuth backend is a separate piece of work
-            raise TamagoError("This build of tamago cannot sign in with OAuth.", category="oauth_misconfigured")
+        from .oauth import for_services
+
         return for_services(self.services, prompt=self._prompt)
 
     async def _smtp_oauth(self, account: Account):
