@@ -65,6 +65,9 @@ class TamagoApp(App):
     FIRST_SCAN_CHECK_SECONDS = 30
 
     def on_mount(self) -> None:
+        from tamago_tui.backend.sending import Sender
+
+        Sender(self.services).recover()  # messages a crash left half-sent: see backend/outbox.py
         # A first run with no accounts lands on the accounts empty state.
         self.switch_mode("contacts" if self.services.accounts() else "accounts")
         if self.services.settings.scan_interval_hours > 0:

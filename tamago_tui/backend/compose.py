@@ -122,6 +122,33 @@ class Original:
     reply_to: tuple[str, ...] = ()
 
 
+def _angled(message_id: str) -> str:
+    message_id = (message_id or "").strip()
+    return message_id if not message_id or message_id.startswith("<") else f"<{message_id}>"
+
+
+def original_from_parsed(parsed) -> Original:
+    """The `Original` of a message read by the mime package (a `mime.ParsedMessage`).
+
+    The mime package strips the angle brackets of Message-IDs; In-Reply-To and
+    References need them back.
+    """
+    from .mime import format_address
+
+    date = parsed.date_raw or (parsed.date.strftime("%a, %d %b %Y %H:%M %z") if parsed.date else "")
+    return Original(
+        message_id=_angled(parsed.message_id),
+        subject=parsed.subject,
+        sender=format_address(parsed.sender) if parsed.sender else "",
+        to=tuple(format_address(a) for a in parsed.to),
+        cc=tuple(format_address(a) for a in parsed.cc),
+        date=date.strip(),
+        text=parsed.text,
+        references=tuple(_angled(r) for r in parsed.references),
+        reply_to=tuple(format_address(a) for a in parsed.reply_to),
+    )
+
+
 _PREFIX = re.compile(r"^\s*((re|aw|sv|fw|fwd|wg)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 
 

@@ -11,7 +11,11 @@ States (the `status` column):
 
 A crash leaves `sending` rows that `recover()` turns back into `queued`, and
 `sending-data` rows that become `uncertain`. Claiming a row is one UPDATE with a
-status guard, so two senders can never send the same row.
+status guard, so two senders can never send the same row. Every sender holds a
+shared flock on `<database>.outbox.lock` while it sends; `recover()` only runs
+when it can take that lock exclusively, so it never touches the rows of a
+sender that is still alive (another process, or a worker thread), while a
+crashed process's lock goes away with it.
 
 Recipients are all-or-nothing: if the server refuses any RCPT, nothing is sent,
 the message stays in the outbox, and the error names exactly which addresses
@@ -22,15 +26,17 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import parseaddr
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Iterator
 
 import aiosmtplib
 
 from .compose import Draft, build
-from .errors import NetworkError, NotFound, TamagoError, UsageError
+from .errors import NotFound, TamagoError, UsageError
 from .models import Account
 from .store import Store, now_iso
 
@@ -173,8 +179,54 @@ class Outbox:
             )
         return self.get(item_id)
 
+    # -- crash recovery ---------------------------------------------------
+
+    @property
+    def lock_path(self):
+        path = self.store.path
+        return None if path is None else path.with_name(path.name + ".outbox.lock")
+
+    @contextmanager
+    def _flock(self, exclusive: bool) -> Iterator[bool]:
+        """Yields False when `exclusive` and somebody else is sending right now."""
+        path = self.lock_path
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: recovery only ever runs at start-up there
+            yield True
+            return
+        if path is None:  # an in-memory store belongs to one caller
+            yield True
+            return
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            if exclusive:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    yield False
+                    return
+            else:
+                fcntl.flock(fd, fcntl.LOCK_SH)
+            yield True
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def sending(self):
+        """Hold this while a message is being sent, so `recover()` leaves it alone."""
+        return self._flock(exclusive=False)
+
     def recover(self) -> int:
-        """After a crash: unfinished sends go back to the queue, or to `uncertain` past DATA."""
+        """After a crash: unfinished sends go back to the queue, or to `uncertain` past DATA.
+
+        Does nothing (returns 0) while any sender is still at work.
+        """
+        with self._flock(exclusive=True) as alone:
+            if not alone:
+                return 0
+            return self._recover()
+
+    def _recover(self) -> int:
         with self.db.conn:
             a = self.db.execute("UPDATE outbox SET status='queued' WHERE status='sending'").rowcount
             b = self.db.execute(
@@ -214,8 +266,11 @@ async def send(outbox: Outbox, item_id: int, connect: Connector, *, force: bool 
                classify: Callable[[Exception], tuple[str, str]] | None = None) -> OutboxItem:
     """Send one outbox message. Returns the updated item; never raises for a send failure.
 
-    `connect()` returns a connected, authenticated aiosmtplib.SMTP. `classify(exc)` gives
-    (message, category) for a failure, so every error carries a troubleshooting category.
+    `connect()` returns a connected, authenticated aiosmtplib.SMTP whose every
+    command has a timeout. `classify(exc)` gives (message, category) for a
+    failure, so every error carries a troubleshooting category. Raises
+    UsageError when the message must not be sent (already sent, being sent, or
+    uncertain without `force`).
     """
     item = outbox.get(item_id)
     if item.status == "sent":
@@ -226,9 +281,14 @@ async def send(outbox: Outbox, item_id: int, connect: Connector, *, force: bool 
             "the server received it). Check the recipient's mailbox or your Sent folder; "
             "retry with --force only if it did not arrive."
         )
-    if not outbox.claim(item_id, force=force):
-        raise UsageError(f"Message {item_id} is {outbox.get(item_id).status}; it cannot be sent now.")
-    classify = classify or _default_classify
+    with outbox.sending():
+        if not outbox.claim(item_id, force=force):
+            raise UsageError(f"Message {item_id} is {outbox.get(item_id).status}; it cannot be sent now.")
+        return await _transmit(outbox, item, connect, classify or _default_classify)
+
+
+async def _transmit(outbox: Outbox, item: OutboxItem, connect: Connector, classify) -> OutboxItem:
+    item_id = item.id
     raw = outbox.raw(item_id)
     data_started = False
     smtp = None
@@ -237,8 +297,8 @@ async def send(outbox: Outbox, item_id: int, connect: Connector, *, force: bool 
         limit = _size_limit(smtp)
         if limit and len(raw) > limit:
             raise SendError(
-                f"The message is {len(raw):,} bytes but the server accepts at most {limit:,}. "
-                "Remove or shrink attachments.",
+                f"The message is {len(raw):,} bytes but the server accepts at most {limit:,} "
+                "(its SIZE limit). Nothing was sent. Remove or shrink attachments.",
                 category="sender_rejected",
             )
         await smtp.mail(item.mail_from)
@@ -249,11 +309,11 @@ async def send(outbox: Outbox, item_id: int, connect: Connector, *, force: bool 
             except aiosmtplib.SMTPRecipientRefused as exc:
                 rejected[rcpt] = f"{exc.code} {exc.message}".strip()
         if rejected:
-            await smtp.rset()
-            names = ", ".join(f"{a} ({why})" for a, why in rejected.items())
+            await _quietly(smtp.rset())
+            text, category = _refusal(rejected)
             outbox._set(item_id, status="failed", rejected=json.dumps(rejected),
-                        last_error=f"The server refused {len(rejected)} recipient(s): {names}. Nothing was sent.",
-                        last_category="sender_rejected")
+                        last_error=text, last_category=category)
+            log.warning("outbox message %s: %d recipient(s) refused", item_id, len(rejected))
             return outbox.get(item_id)
         outbox._set(item_id, status="sending-data")
         data_started = True
@@ -271,24 +331,32 @@ async def send(outbox: Outbox, item_id: int, connect: Connector, *, force: bool 
         log.warning("outbox message %s %s: %s", item_id, "uncertain" if uncertain else "failed", message)
     finally:
         if smtp is not None:
-            try:
-                await smtp.quit()
-            except Exception:
-                smtp.close()
+            if smtp.is_connected:
+                await _quietly(smtp.quit())
+            smtp.close()
     return outbox.get(item_id)
 
 
+async def _quietly(step: Awaitable) -> None:
+    """A courtesy command (RSET, QUIT) whose failure changes nothing about the outcome."""
+    try:
+        await step
+    except (aiosmtplib.SMTPException, OSError):
+        pass
+
+
+def _refusal(rejected: dict[str, str]) -> tuple[str, str]:
+    """The error text naming every refused address, and its troubleshooting category."""
+    names = ", ".join(f"{address} ({why})" for address, why in rejected.items())
+    if all(why[:1] == "4" for why in rejected.values()):
+        return (f"The server temporarily refused {len(rejected)} recipient(s): {names}. "
+                "Nothing was sent; retry later.", "server_unavailable")
+    return (f"The server refused {len(rejected)} recipient(s): {names}. Nothing was sent; "
+            "correct or remove the address(es) (e in the outbox) and retry.", "sender_rejected")
+
+
 def _default_classify(exc: Exception) -> tuple[str, str]:
+    """Without a classifier from the caller: the error's own words and category."""
     if isinstance(exc, TamagoError):
         return exc.message, exc.category
-    try:
-        from .troubleshoot import explain
-    except ImportError:  # the classifier is optional until it lands
-        return f"{type(exc).__name__}: {exc}", "unknown"
-    result = explain(exc, protocol="smtp")
-    return f"{result.title}: {exc}" if str(exc) else result.title, result.category
-
-
-def as_network_error(exc: Exception) -> NetworkError:
-    message, category = _default_classify(exc)
-    return NetworkError(message, category=category)
+    return f"{type(exc).__name__}: {exc}", "unknown"

@@ -1,15 +1,24 @@
 """Sending mail: queue in the outbox, deliver over SMTP, keep a Sent copy.
 
-The front ends call `Sender.queue()` (instant, local) and then `deliver()` (network).
+The front ends call `Sender.queue()` (instant, local) and then `deliver()`
+(network, blocking: run it in a worker thread). Both the TUI and the CLI go
+through here, so they behave the same.
+
+Connections come from `backend.smtp.connect` and `backend.imap.connect`, which
+verify TLS, never skip STARTTLS and put a timeout on every step
+(`settings.timeout`). Passwords come from the secret store (`secrets.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from email.utils import formataddr
+from typing import Awaitable, Callable
 
 from .compose import Draft
+from .errors import AuthError, TamagoError
 from .models import Account
 from .outbox import Outbox, OutboxItem, send
 from .services import Services
@@ -22,8 +31,13 @@ def sender_address(account: Account) -> str:
 
 
 class Sender:
-    def __init__(self, services: Services):
+    def __init__(self, services: Services, *, secrets=None, prompt=None):
+        """`secrets`: a SecretStore (default: the configured one, asking `prompt` for a master passphrase)."""
         self.services = services
+        self._secrets = secrets
+        self._prompt = prompt
+
+    # -- local steps -------------------------------------------------------
 
     def queue(self, account: Account, draft: Draft) -> OutboxItem:
         store = self.services.open_store()
@@ -32,49 +46,99 @@ class Sender:
         finally:
             store.close()
 
-    def deliver(self, item_id: int, *, force: bool = False) -> OutboxItem:
-        """Blocking: send one outbox message (run it in a worker thread)."""
-        return asyncio.run(self._deliver(item_id, force))
+    def recover(self) -> int:
+        """Put the messages a crashed tamago left half-sent back in order (see outbox.py)."""
+        store = self.services.open_store()
+        try:
+            count = Outbox(store).recover()
+        finally:
+            store.close()
+        if count:
+            log.info("recovered %d unfinished outbox message(s)", count)
+        return count
 
-    async def _deliver(self, item_id: int, force: bool) -> OutboxItem:
+    # -- network -------------------------------------------------------------
+
+    def deliver(self, item_id: int, *, force: bool = False) -> OutboxItem:
+        """Blocking: send one outbox message, then file its Sent copy."""
         store = self.services.open_store()
         try:
             outbox = Outbox(store)
             account = self.services.account(outbox.get(item_id).account)
-            connect = self._connector(account)
-            item = await send(outbox, item_id, connect, force=force)
+            item = asyncio.run(send(outbox, item_id, self._smtp_opener(account), force=force,
+                                    classify=lambda exc: self.classify(exc, account)))
             if item.status == "sent":
-                self._save_sent_copy(outbox, account, item)
+                row = store.db["outbox"].get(item_id)
+                state = self.save_sent_copy(account, outbox.raw(item_id), store,
+                                            bcc=json.loads(row.get("bcc") or "[]"))
+                outbox._set(item_id, sent_copy=state)
             return outbox.get(item_id)
         finally:
             store.close()
 
-    def _connector(self, account: Account):
-        from .smtp import connect  # the connection layer, with verified TLS and timeouts
+    def save_sent_copy(self, account: Account, raw: bytes, store, *, bcc=()) -> str:
+        from .sentcopy import save_sent_copy
 
-        if account.auth == "oauth2":
-            from .oauth import for_services
+        return save_sent_copy(account, raw, store, connect=lambda: self._imap_login(account), bcc=bcc)
 
-            tokens = for_services(self.services)
+    @property
+    def timeout(self) -> float:
+        return self.services.settings.timeout
 
-            async def oauth_opener():  # a fresh token, refreshed and retried once if refused
-                return await tokens.connect_smtp(account, timeout=self.services.settings.timeout)
+    def secrets(self):
+        if self._secrets is None:
+            from .secrets import SecretStore
 
-            return oauth_opener
-        secret = self._secret(account)
+            self._secrets = SecretStore.for_services(self.services, self._prompt)
+        return self._secrets
+
+    def _password(self, account: Account, protocol: str) -> str:
+        password = self.secrets().password_for(account, protocol)
+        if not password:
+            raise AuthError(
+                f"No password is stored for account {account.name!r}. Store one with "
+                f"`tamago accounts add` (--password-stdin) or set a password_command.",
+                category="auth_required",
+            )
+        return password
+
+    def _smtp_opener(self, account: Account) -> Callable[[], Awaitable]:
+        from .smtp import connect
 
         async def opener():
-            return await connect(account, secret, timeout=self.services.settings.timeout)
+            if account.auth == "oauth2":
+                return await self._smtp_oauth(account)
+            password = await asyncio.to_thread(self._password, account, "smtp")
+            return await connect(account, password, timeout=self.timeout)
 
         return opener
 
-    def _secret(self, account: Account):
-        from .secrets import SecretStore
+    # OAuth accounts (auth = "oauth2"): backend/oauth.py connects with a fresh access
+    # token, refreshed and retried once when the server refuses it.
+    def _oauth(self):
+        from .oauth import for_services
 
-        return SecretStore.for_services(self.services).get(account)
+        return for_services(self.services, prompt=self._prompt)
 
-    def _save_sent_copy(self, outbox: Outbox, account: Account, item: OutboxItem) -> None:
-        from .sentcopy import save_sent_copy
+    async def _smtp_oauth(self, account: Account):
+        tokens = await asyncio.to_thread(self._oauth)
+        return await tokens.connect_smtp(account, timeout=self.timeout)
 
-        state = save_sent_copy(self.services, account, outbox.raw(item.id), outbox.store)
-        outbox._set(item.id, sent_copy=state)
+    def _imap_login(self, account: Account):
+        from .imap import connect
+
+        if account.auth == "oauth2":
+            return self._oauth().connect_imap(account, timeout=self.timeout)
+        return connect(account, self._password(account, "imap"), timeout=self.timeout)
+
+    # -- errors --------------------------------------------------------------
+
+    def classify(self, exc: Exception, account: Account) -> tuple[str, str]:
+        """(message, troubleshooting category) for a send failure."""
+        from .categorize import refine
+        from .smtp import translate
+
+        error = exc if isinstance(exc, TamagoError) else translate(exc, account.smtp, provider=account.provider)
+        category = refine(error.message, error.category, provider=account.provider, protocol="smtp",
+                          port=account.smtp.port, security=account.smtp.security.value)
+        return error.message, category

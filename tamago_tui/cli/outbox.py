@@ -28,7 +28,9 @@ def register(sub) -> None:
 
 def _outbox(services):
     from tamago_tui.backend.outbox import Outbox
+    from tamago_tui.backend.sending import Sender
 
+    Sender(services).recover()  # a crashed tamago's half-sent messages, before showing anything
     return Outbox(services.open_store())
 
 
@@ -49,11 +51,13 @@ def run_list(args, services) -> int:
 def run_retry(args, services) -> int:
     from tamago_tui.backend.sending import Sender
 
-    item = Sender(services).deliver(args.id, force=args.force)
+    sender = Sender(services)
+    sender.recover()
+    item = sender.deliver(args.id, force=args.force)
     if args.json:
         print_json(item.as_json())
     elif item.status == "sent":
-        print(f"Sent message {item.id}.")
+        print(f"Sent message {item.id}.{sent_copy_note(item)}")
     else:
         print(f"Not sent ({item.status}): {item.last_error}", file=sys.stderr)
     return 0 if item.status == "sent" else 1
@@ -68,3 +72,9 @@ def run_drop(args, services) -> int:
     else:
         print(f"Dropped message {item.id} ({item.subject or 'no subject'}).")
     return 0
+
+
+def sent_copy_note(item) -> str:
+    if item.sent_copy.startswith("failed"):
+        return f" The copy in the Sent folder could not be saved ({item.sent_copy[len('failed: '):]})."
+    return ""

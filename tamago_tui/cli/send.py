@@ -6,6 +6,7 @@ import sys
 
 from tamago_tui.backend.compose import Draft, split_addresses
 
+from .outbox import sent_copy_note
 from .output import print_json
 
 
@@ -43,12 +44,13 @@ def run(args, services) -> int:
         attachments=tuple(args.attach),
     )
     sender = Sender(services)
+    sender.recover()
     item = sender.queue(account, draft)
     item = sender.deliver(item.id)
     if args.json:
         print_json(item.as_json())
     elif item.status == "sent":
-        print(f"Sent message {item.id} to {', '.join(item.rcpt_to)}.")
+        print(f"Sent message {item.id} to {', '.join(item.rcpt_to)}.{sent_copy_note(item)}")
     else:
         print(f"Not sent ({item.status}): {item.last_error}", file=sys.stderr)
         print(f"It stays in the outbox as message {item.id}: `tamago outbox retry {item.id}`.", file=sys.stderr)

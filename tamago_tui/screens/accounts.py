@@ -224,14 +224,19 @@ class AccountsScreen(BaseScreen):
     def send_test(self, account) -> None:
         from tamago_tui.backend.compose import Draft
         from tamago_tui.backend.sending import Sender, sender_address
+        from tamago_tui.screens.compose import passphrase_prompt
 
-        sender = Sender(self.app.services)
+        sender = Sender(self.app.services, prompt=passphrase_prompt(self.app))
         draft = Draft(
             sender=sender_address(account), to=(account.email,), subject="tamago test message",
             body="This is a test message from tamago. It confirms that sending through this "
                  "account works. You can delete it.",
         )
-        item = sender.deliver(sender.queue(account, draft).id)
+        try:
+            item = sender.deliver(sender.queue(account, draft).id)
+        except TamagoError as exc:
+            self.app.call_from_thread(self.notify, f"Test message not sent: {exc}", severity="error", timeout=10)
+            return
         if item.status == "sent":
             self.app.call_from_thread(self.notify, f"Test message sent to {account.email}.")
         else:

@@ -1,8 +1,8 @@
 """Compose: To/Cc/Bcc with completion from contacts, subject, body, attachments.
 
 ctrl+s queues the message in the outbox (on disk at once) and sends it in the
-background; a failure leaves it in the outbox with its error. ctrl+o edits the
-body in $EDITOR.
+background; a failure leaves it in the outbox with its error. ctrl+l only
+queues it (send later from the outbox, F5). ctrl+o edits the body in $EDITOR.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def contact_addresses(services) -> list[str]:
     store = services.open_store()
     try:
         sql = """SELECT c.name, a.address FROM contact_addresses a JOIN contacts c ON c.id = a.contact_id
-                 ORDER BY lower(c.name)"""
+                 ORDER BY lower(c.name), c.id, a.id"""
         return [f"{name} <{addr}>" if name and name != addr else addr for name, addr in store.db.execute(sql)]
     finally:
         store.close()
@@ -41,7 +41,8 @@ class ComposeScreen(BaseScreen):
     BINDINGS = [
         Binding("ctrl+s", "send", "Send", id="compose.send", priority=True),
         Binding("ctrl+o", "editor", "$EDITOR", id="compose.editor"),
-        Binding("ctrl+w", "queue_only", "Save to outbox", id="compose.queue"),
+        # Not ctrl+w: Input and TextArea use it to delete a word.
+        Binding("ctrl+l", "queue_only", "Send later", id="compose.queue", priority=True),
         Binding("escape", "cancel", "Cancel", id="compose.cancel"),
     ]
 
@@ -155,7 +156,7 @@ class ComposeScreen(BaseScreen):
             if discard:
                 self.dismiss_screen()
 
-        self.app.push_screen(Confirm("Discard this message? (ctrl+w saves it to the outbox instead)"), done)
+        self.app.push_screen(Confirm("Discard this message? (ctrl+l keeps it in the outbox instead)"), done)
 
     def action_editor(self) -> None:
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
@@ -174,13 +175,37 @@ class ComposeScreen(BaseScreen):
             os.unlink(path)
 
 
+def passphrase_prompt(app):
+    """For a worker thread: ask for the master passphrase of the encrypted password store."""
+
+    def ask(question: str) -> str | None:
+        from tamago_tui.screens.passphrase import SecretPrompt
+        from tamago_tui.widgets.ask import ask_from_thread
+
+        return ask_from_thread(app, SecretPrompt(question))
+
+    return ask
+
+
 def deliver_in_background(app, item_id: int, force: bool = False) -> None:
     """Send an outbox message in a thread worker and tell the user how it went."""
 
     @work(thread=True, group="send", exit_on_error=False)
     def run(self) -> None:
-        item = Sender(self.services).deliver(item_id, force=force)
-        if item.status == "sent":
+        try:
+            item = Sender(self.services, prompt=passphrase_prompt(self)).deliver(item_id, force=force)
+        except TamagoError as exc:  # e.g. already sent, or being sent by another tamago
+            self.call_from_thread(self.notify, f"Not sent: {exc}", severity="error", timeout=10)
+            return
+        if item.status == "sent" and item.sent_copy.startswith("failed"):
+            self.call_from_thread(
+                self.notify,
+                f"Sent “{item.subject or '(no subject)'}”, but the copy in the Sent folder could not be "
+                f"saved: {item.sent_copy[len('failed: '):]}",
+                severity="warning",
+                timeout=10,
+            )
+        elif item.status == "sent":
             self.call_from_thread(self.notify, f"Sent “{item.subject or '(no subject)'}”.")
         else:
             self.call_from_thread(

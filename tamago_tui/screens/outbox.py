@@ -109,16 +109,29 @@ class OutboxScreen(BaseScreen):
         self.notify(f"Retrying message {item.id}…")
 
     def action_edit(self) -> None:
+        item = self.selected()
+        if item is None:
+            return
+        if item.status == "uncertain":
+            from tamago_tui.screens.confirm import Confirm
+
+            def done(yes: bool | None) -> None:
+                if yes:
+                    self.open_editor(item)
+
+            self.app.push_screen(Confirm("This message may already have been delivered. Edit it to send "
+                                         "it again anyway?"), done)
+            return
+        self.open_editor(item)
+
+    def open_editor(self, item: OutboxItem) -> None:
         import email
         import json
         from email import policy
 
-        from tamago_tui.backend.compose import Draft
+        from tamago_tui.backend.compose import Draft, split_addresses
         from tamago_tui.screens.compose import ComposeScreen
 
-        item = self.selected()
-        if item is None:
-            return
         store = self.app.services.open_store()
         try:
             outbox = Outbox(store)
@@ -131,7 +144,7 @@ class OutboxScreen(BaseScreen):
 
         draft = Draft(
             sender=str(msg["From"] or ""),
-            to=tuple(a.strip() for a in str(msg["To"] or "").split(",") if a.strip()),
+            to=split_addresses(str(msg["To"] or "")),  # display names may contain commas
             cc=tuple(json.loads(row.get("cc") or "[]")),
             bcc=tuple(json.loads(row.get("bcc") or "[]")),
             subject=str(msg["Subject"] or ""),

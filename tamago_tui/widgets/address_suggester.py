@@ -7,7 +7,9 @@ from textual.suggester import Suggester
 
 class AddressSuggester(Suggester):
     def __init__(self, addresses: list[str]):
-        super().__init__(use_cache=False, case_sensitive=False)
+        # case_sensitive=True: Textual would otherwise lower-case the whole value, and accepting
+        # a suggestion would lower-case the names already typed. Matching ignores case below.
+        super().__init__(use_cache=False, case_sensitive=True)
         # "Name <addr>" and bare addresses, matched on either part.
         self.addresses = addresses
 

@@ -70,3 +70,45 @@ def test_forward_quotes_original_headers():
 def test_helpers():
     assert split_addresses("a@x.org, Bob <b@y.org>; c@z.org") == ("a@x.org", "Bob <b@y.org>", "c@z.org")
     assert quote("a\n\nb") == "> a\n>\n> b"
+
+
+def test_reply_and_forward_from_a_parsed_message():
+    from tamago_tui.backend import mime
+    from tamago_tui.backend.compose import original_from_parsed
+
+    raw = (
+        b"From: Ada Lovelace <ada@example.org>\r\n"
+        b"To: Jane <jane@example.org>, Alan <alan@example.org>\r\n"
+        b"Cc: grace@example.org\r\n"
+        b"Reply-To: engines@example.org\r\n"
+        b"Subject: =?utf-8?q?Re=3A_Notes_on_the_Engine_=E2=9C=93?=\r\n"
+        b"Date: Mon, 5 Jan 2026 09:30:00 +0000\r\n"
+        b"Message-ID: <second@example.org>\r\n"
+        b"In-Reply-To: <first@example.org>\r\n"
+        b"References: <first@example.org>\r\n"
+        b"\r\n"
+        b"The engine weaves algebraic patterns.\r\n"
+    )
+    original = original_from_parsed(mime.parse(raw))
+    assert original.message_id == "<second@example.org>"
+    assert original.references == ("<first@example.org>",)
+    assert original.subject == "Re: Notes on the Engine ✓"
+
+    answer = reply(original, "Jane <jane@example.org>", reply_all=True)
+    assert answer.to == ("engines@example.org",)
+    # Reply-To wins over From; everyone else but me is copied.
+    assert answer.cc == ("Alan <alan@example.org>", "grace@example.org")
+    assert answer.subject == "Re: Notes on the Engine ✓"
+    assert answer.in_reply_to == "<second@example.org>"
+    assert answer.references == ("<first@example.org>", "<second@example.org>")
+    assert "On Mon, 5 Jan 2026 09:30:00 +0000, Ada Lovelace <ada@example.org> wrote:" in answer.body
+    assert "> The engine weaves algebraic patterns." in answer.body
+    msg = build(answer)
+    assert msg["In-Reply-To"] == "<second@example.org>"
+    assert msg["References"] == "<first@example.org> <second@example.org>"
+
+    onward = forward(original, "jane@example.org")
+    assert onward.subject == "Fwd: Notes on the Engine ✓"
+    assert onward.to == () and onward.in_reply_to == ""
+    assert "From: Ada Lovelace <ada@example.org>" in onward.body
+    assert "The engine weaves algebraic patterns." in onward.body

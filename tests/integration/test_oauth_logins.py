@@ -183,7 +183,9 @@ async def test_connection_layer_logs_in_with_a_refreshed_token(oauth_dovecot, oa
     assert idp.token_calls("refresh_token") == 1
 
 
-async def test_sender_connects_with_oauth(oauth_dovecot, oauth_smtp, idp, test_ca, services, monkeypatch):
+def test_sender_sends_and_files_the_sent_copy_with_oauth(oauth_dovecot, oauth_smtp, idp, test_ca, services,
+                                                         monkeypatch):
+    from tamago_tui.backend.compose import Draft
     from tamago_tui.backend.sending import Sender
 
     monkeypatch.setenv("TAMAGO_MASTER_PASSWORD", "master-passphrase-for-tests")
@@ -191,11 +193,16 @@ async def test_sender_connects_with_oauth(oauth_dovecot, oauth_smtp, idp, test_c
     services.save_config(facade(idp).config.with_account(account))
     sign_in_with_device(idp, oauth.for_services(services), account)
     oauth._cache.clear()  # a new process: only the stored refresh token is left
-    smtp = await Sender(services)._connector(account)()
-    try:
-        await smtp.sendmail(account.email, ["bob@example.test"],
-                            b"From: alice@example.test\r\nTo: bob@example.test\r\nSubject: via OAuth\r\n\r\nHi\r\n")
-    finally:
-        await smtp.quit()
+    sender = Sender(services)
+    queued = sender.queue(account, Draft(sender=account.email, to=("bob@example.test",), subject="via OAuth",
+                                         body="Hi"))
+
+    item = sender.deliver(queued.id)
+
+    assert (item.status, item.sent_copy) == ("sent", "saved")
     assert oauth_smtp.wait_for_messages(1)[-1].auth_user == "alice@example.test"
-    assert idp.token_calls("refresh_token") == 1
+    with oauth_dovecot.connect(oauth_dovecot.alice) as client:
+        client.select_folder("Sent", readonly=True)
+        found = client.search(["HEADER", "Message-ID", item.message_id])
+    assert len(found) == 1
+    assert idp.token_calls("refresh_token") == 1  # one refresh served both SMTP and IMAP
