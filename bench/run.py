@@ -1,6 +1,6 @@
 """The sync benchmark: a 100,000-message Dovecot mailbox, ratios measured in one run.
 
-    sudo python bench/run.py [--messages N] [--repeat N] [--no-mbsync]
+    sudo .venv/bin/python bench/run.py [--messages N] [--repeat N] [--no-mbsync]
 
 It starts a private Dovecot with the test-server code (tests/servers, so it
 must run as root, like the integration tests), writes the generated mailbox
