@@ -15,7 +15,8 @@ import os
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 import sqlite_utils
 
@@ -363,8 +364,29 @@ class Store:
 
     # -- account state -------------------------------------------------
 
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """A write transaction that takes the write lock first (BEGIN IMMEDIATE).
+
+        sqlite-utils' upserts read the schema before they write; in a deferred
+        transaction another connection's commit in between makes the write fail
+        at once ("database is locked") instead of waiting. Accounts sync in
+        parallel threads, so their writes start with the lock.
+        """
+        conn = self.db.conn
+        if conn.in_transaction:
+            conn.commit()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            conn.commit()
+        except BaseException:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
+
     def ensure_account(self, name: str, email: str) -> None:
-        with self.db.atomic():
+        with self.writing():
             self.db["accounts"].upsert({"name": name, "email": email}, pk="name")
 
     def account_state(self, name: str) -> dict:
@@ -380,7 +402,7 @@ class Store:
             "last_category": "" if ok else category,
             "last_tested_at": now_iso(),
         }
-        with self.db.atomic():
+        with self.writing():
             self.db["accounts"].upsert(row, pk="name")
 
     def forget_account(self, name: str) -> None:

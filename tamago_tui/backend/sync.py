@@ -19,23 +19,33 @@ and the message count, so:
   per chunk, so a dropped connection resumes where it stopped.
 
 Headers are read from `BODY.PEEK[HEADER.FIELDS (...)]` with the raw response
-reader in imapwire.py and the fast parser in headers.py: the parsed-ENVELOPE
-path costs 16 s per 100k messages before a single row is written.
+reader in imapwire.py, fetchparse.py and the fast parser in headers.py (the
+parsed-ENVELOPE path costs 16 s per 100k messages before a row is written),
+and big syncs write rows from index_writer's child process.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Callable, Iterable
 
-from . import headers as hdr
 from .errors import NetworkError, TamagoError
-from .imapwire import Response, Wire, parse_sequence_set, quote, uid_ranges
+from .fetchparse import (
+    FIELDS,
+    encode_mailbox,
+    flag_change,
+    imap_date,
+    parse_fetch,
+    parse_list,
+    parse_search,
+    parse_status,
+    read_examine,
+)
+from .imapwire import Response, Wire, quote, uid_ranges
 from .index import FolderState, Header, HeaderIndex
 from .models import Account
 
@@ -43,22 +53,6 @@ log = logging.getLogger("tamago.sync")
 
 CHUNK = 2000  # UIDs per FETCH: ~1 MB of response, well under any command-line limit
 WRITER_PROCESS_CHUNKS = 5  # from this many chunks on, rows are written by index_writer's child process
-FIELDS = b"(" + b" ".join(f.encode() for f in hdr.INDEX_FIELDS) + b")"
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-_UID = re.compile(rb"[( ]UID (\d+)")
-_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
-_FLAGS = re.compile(rb"FLAGS \(([^)]*)\)")
-_INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]*)"')
-_GM_MSGID = re.compile(rb"X-GM-MSGID (\d+)")
-_QUOTED = re.compile(rb'"(?:[^"\\]|\\.)*"')
-_FAST_FETCH = re.compile(rb'\* \d+ FETCH \(UID (\d+) FLAGS \(([^)]*)\) RFC822\.SIZE (\d+) INTERNALDATE "([^"]*)" ')
-_STATUS_ITEMS = re.compile(rb"\(([^()]*)\)\s*$")
-_CODE = re.compile(rb"^\* OK \[(UIDVALIDITY|UIDNEXT|HIGHESTMODSEQ) (\d+)\]")
-_EXISTS = re.compile(rb"^\* (\d+) EXISTS")
-_VANISHED = re.compile(rb"^\* VANISHED (?:\(EARLIER\) )?([\d:,]+)")
-_ESEARCH_ALL = re.compile(rb" ALL ([\d:,]+)")
-_LIST = re.compile(rb'^\* LIST \(([^)]*)\) (?:"(?:[^"\\]|\\.)*"|NIL) (.*)$', re.S)
 
 
 class Cancelled(Exception):
@@ -161,184 +155,6 @@ def failure(exc: BaseException, account: Account | None = None) -> tuple[str, st
     return message, category, guide
 
 
-# -- parsing ---------------------------------------------------------------
-
-
-def imap_date(day: date) -> bytes:
-    return f"{day.day}-{_MONTHS[day.month - 1]}-{day.year}".encode()
-
-
-def parse_fetch(response: Response) -> Header | None:
-    """A FETCH response (UID FLAGS RFC822.SIZE INTERNALDATE BODYSTRUCTURE BODY[HEADER.FIELDS])."""
-    text = response.text
-    header_block = b""
-    for prefix, literal in zip(response.pieces, response.literals):
-        if prefix.endswith(b"] ") and b"BODY[HEADER" in prefix and literal is not None:
-            header_block = literal
-            break
-    fast = _FAST_FETCH.match(text)
-    if fast:
-        # The order Dovecot (and most servers) answer in: no scanning needed.
-        uid, flags, size, internal = fast.group(1), fast.group(2), fast.group(3), fast.group(4)
-        rest = text[fast.end() :]
-        gm = _GM_MSGID.search(rest) if b"X-GM-MSGID" in rest else None
-    else:
-        internal_match = _INTERNALDATE.search(text)
-        internal = internal_match.group(1) if internal_match else b""
-        rest = text
-        bare = _QUOTED.sub(b'""', text) if b'"' in text else text
-        uid_match = _UID.search(bare)
-        if uid_match is None:
-            return None
-        size_match, flags_match, gm = _SIZE.search(bare), _FLAGS.search(bare), _GM_MSGID.search(bare)
-        uid = uid_match.group(1)
-        size = size_match.group(1) if size_match else b"0"
-        flags = flags_match.group(1) if flags_match else b""
-    if b"\\Recent" in flags:  # a per-session flag: storing it would make flags "change" every sync
-        flags = b" ".join(f for f in flags.split() if f != b"\\Recent")
-    has_attachments = attachments_in(rest) if len(response.literals) <= 1 else attachments_guess(rest)
-    fields = hdr.index_headers(header_block)
-    date_iso = fields.date
-    if not date_iso and internal:
-        date_iso = hdr.parse_date(internal.decode("ascii", "replace"))
-    return Header(
-        uid=int(uid),
-        message_id=fields.message_id,
-        gm_msgid=int(gm.group(1)) if gm else None,
-        date=date_iso,
-        sender=fields.sender,
-        to=fields.to,
-        cc=fields.cc,
-        bcc=fields.bcc,
-        subject=fields.subject,
-        size=int(size),
-        flags=flags.decode("ascii", "replace"),
-        has_attachments=has_attachments,
-        in_reply_to=fields.in_reply_to,
-        refs=fields.refs,
-    )
-
-
-_BS_TOKEN = re.compile(rb'\(|\)|"(?:[^"\\]|\\.)*"|[^\s()"]+')
-_LEAF_TYPE = re.compile(rb'[()]\("([^"]*)" "([^"]*)"')
-_BODY_TYPES = {b"text/plain", b"text/html", b"text/enriched", b"text/richtext", b"text/markdown", b"text/x-markdown"}
-
-
-def attachments_in(text: bytes) -> bool:
-    """Whether the BODYSTRUCTURE in a FETCH response shows an attachment, by the rules of
-    mime.has_attachments_from_bodystructure (the paperclip a cached message gets).
-
-    Most messages are text parts without names: a byte scan settles those. The
-    rest (named parts, non-text leaves) get the structure parsed and judged by
-    the mime module, so the index and the viewer agree.
-    """
-    start = text.find(b"BODYSTRUCTURE (")
-    if start < 0:
-        return False
-    start += 14
-    lowered = text.lower()
-    if b'"name' not in lowered and b'"filename' not in lowered and b'"attachment"' not in lowered:
-        if text[start + 1 : start + 2] == b'"':  # a single part: its type is the first two strings
-            leaf = _LEAF_TYPE.match(b"(" + text[start:])
-            types = [leaf.groups()] if leaf else []
-        else:
-            types = _LEAF_TYPE.findall(text, start + 1)
-        if types and all(b"/".join(t).lower() in _BODY_TYPES for t in types):
-            return False
-    elif b'("attachment"' in lowered and b"signature" not in lowered and b"pgp-" not in lowered:
-        return True  # a file sent along, and no signature part that could be the one
-    tree = _bodystructure_tree(text, start)
-    if tree is None:
-        return attachments_guess(text)
-    from .mime import has_attachments_from_bodystructure
-
-    return has_attachments_from_bodystructure(tree)
-
-
-def attachments_guess(text: bytes) -> bool:
-    """When the structure cannot be read (a literal inside it): named or attached parts."""
-    lowered = text.lower()
-    return b'"attachment"' in lowered or b'"filename' in lowered or b'"name' in lowered
-
-
-def _bodystructure_tree(text: bytes, start: int):
-    """The parenthesised list at `start` as nested lists, in imapclient's BodyData shape
-    (a multipart's children gathered into one list). None when unbalanced."""
-    stack: list[list] = [[]]
-    for match in _BS_TOKEN.finditer(text, start):
-        token = match.group(0)
-        if token == b"(":
-            stack.append([])
-        elif token == b")":
-            node = stack.pop()
-            if not stack:
-                return None
-            stack[-1].append(node)
-            if len(stack) == 1:
-                return _bodydata(stack[0][0])
-        elif token[0] == 34:  # a quoted string
-            stack[-1].append(token[1:-1].replace(b'\\"', b'"').replace(b"\\\\", b"\\"))
-        elif token.upper() == b"NIL":
-            stack[-1].append(None)
-        else:
-            stack[-1].append(token)
-    return None
-
-
-def _bodydata(node: list) -> list:
-    if node and isinstance(node[0], list):
-        index = 0
-        while index < len(node) and isinstance(node[index], list):
-            index += 1
-        return [[_bodydata(child) for child in node[:index]], *node[index:]]
-    return node
-
-
-def flag_change(text: bytes) -> tuple[int, str] | None:
-    """(uid, flags) from a `* n FETCH (UID u FLAGS (...) ...)` response."""
-    bare = _QUOTED.sub(b'""', text) if b'"' in text else text
-    uid, flags = _UID.search(bare), _FLAGS.search(bare)
-    if not (uid and flags):
-        return None
-    return int(uid.group(1)), " ".join(f for f in flags.group(1).decode("ascii", "replace").split() if f != "\\Recent")
-
-
-def parse_search(responses: list[Response]) -> list[int]:
-    """UIDs from `* SEARCH 1 2 3` or `* ESEARCH (TAG "x") UID ALL 1:3` responses, sorted."""
-    uids: list[int] = []
-    for response in responses:
-        text = response.text
-        if text.startswith(b"* SEARCH"):
-            uids.extend(int(x) for x in text[8:].split() if x.isdigit())
-        elif text.startswith(b"* ESEARCH"):
-            match = _ESEARCH_ALL.search(text)
-            if match:
-                uids.extend(parse_sequence_set(match.group(1)))
-    return sorted(set(uids))
-
-
-def parse_status(responses: list[Response]) -> dict[str, int]:
-    for response in responses:
-        if response.text.startswith(b"* STATUS"):
-            match = _STATUS_ITEMS.search(response.text)
-            if match:
-                items = match.group(1).split()
-                return {k.decode().upper(): int(v) for k, v in zip(items[::2], items[1::2]) if v.isdigit()}
-    return {}
-
-
-def encode_mailbox(name: str) -> bytes:
-    from imapclient import imap_utf7
-
-    return imap_utf7.encode(name)
-
-
-def decode_mailbox(raw: bytes) -> str:
-    from imapclient import imap_utf7
-
-    return imap_utf7.decode(raw)
-
-
 # -- the engine --------------------------------------------------------------
 
 
@@ -378,20 +194,7 @@ class AccountSync:
         return self.today - timedelta(days=max(0, self.account.backfill_days))
 
     def list_folders(self) -> list[tuple[str, set[str]]]:
-        result = self.wire.run(b'LIST "" "*"')
-        folders = []
-        for response in result.untagged:
-            match = _LIST.match(response.text)
-            if not match:
-                continue
-            flags = {f.lower() for f in match.group(1).decode("ascii", "replace").split()}
-            if "\\noselect" in flags or "\\nonexistent" in flags:
-                continue
-            raw = response.literals[0] if response.literals else match.group(2).strip()
-            if raw.startswith(b'"') and raw.endswith(b'"'):
-                raw = raw[1:-1].replace(b'\\"', b'"').replace(b"\\\\", b"\\")
-            folders.append((decode_mailbox(raw), flags))
-        return folders
+        return parse_list(self.wire.run(b'LIST "" "*"').untagged)
 
     def selected_folders(self) -> list[FolderState]:
         """The account's folders (config), or the remembered default pick, or a fresh LIST."""
@@ -518,27 +321,7 @@ class AccountSync:
         else:
             commands.append(b"EXAMINE " + mailbox)
         info: dict = {"vanished": [], "flags": []}
-
-        def on_untagged(response: Response) -> None:
-            text = response.text
-            match = _CODE.match(text)
-            if match:
-                info[match.group(1).decode()] = int(match.group(2))
-                return
-            match = _EXISTS.match(text)
-            if match:
-                info["EXISTS"] = int(match.group(1))
-                return
-            match = _VANISHED.match(text)
-            if match:
-                info["vanished"].extend(parse_sequence_set(match.group(1)))
-                return
-            if b" FETCH " in text[:40]:
-                change = flag_change(text)
-                if change:
-                    info["flags"].append(change)
-
-        results = self.wire.pipeline(commands, on_untagged=on_untagged, check=False)
+        results = self.wire.pipeline(commands, on_untagged=lambda r: read_examine(r.text, info), check=False)
         if len(commands) == 2 and results[0].status == "OK":
             self.wire.enabled.add("QRESYNC")
         if results[-1].status != "OK":
@@ -706,19 +489,6 @@ class AccountSync:
             stored += writer.close()
         self.check_cancel()
         return stored
-
-    def fetch_headers(self, uids: list[int]) -> list[Header]:
-        headers: list[Header] = []
-
-        def on_untagged(response: Response) -> None:
-            if b" FETCH " in response.pieces[0][:40]:
-                header = parse_fetch(response)
-                if header is not None:
-                    headers.append(header)
-
-        if uids:
-            self.wire.run(b"UID FETCH " + uid_ranges(uids) + b" " + self.fetch_items, on_untagged=on_untagged)
-        return headers
 
     # -- a contact where the index does not reach yet ------------------------
 

@@ -12,7 +12,8 @@ from tamago_tui.backend.imapwire import Response, parse_sequence_set, uid_ranges
 from tamago_tui.backend.index import HeaderIndex
 from tamago_tui.backend.models import Account, Security, ServerSettings
 from tamago_tui.backend.store import Store
-from tamago_tui.backend.sync import AccountSync, attachments_in, parse_fetch, parse_search
+from tamago_tui.backend.fetchparse import attachments_in, parse_fetch, parse_search
+from tamago_tui.backend.sync import AccountSync
 
 from .fake_imap import FakeServer
 
