@@ -9,6 +9,7 @@ shows in the status line, and `c` stops the fetch (what arrived stays).
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -99,10 +100,11 @@ class ContactScreen(BaseScreen):
         self.shared_note = "; ".join(
             f"{address} is also on {', '.join(name for _, name in owners)}" for address, owners in shared.items()
         )
-        self.query_one("#contact-title", Static).update(self.contact.name)
-        org = f" · {self.contact.organisation}" if self.contact.organisation else ""
+        self.query_one("#contact-title", Static).update(Text(self.contact.name))
+        parts = [", ".join(self.contact.emails), self.contact.organisation]
+        line = " · ".join(p for p in parts if p)
         shared_text = f"  ⚠ {self.shared_note}" if self.shared_note else ""
-        self.query_one("#contact-addresses", Static).update(", ".join(self.contact.emails) + org + shared_text)
+        self.query_one("#contact-addresses", Static).update(Text(line + shared_text))
         self.show_rows()
         self.set_status()
 
@@ -117,7 +119,7 @@ class ContactScreen(BaseScreen):
         table.clear()
         for row in self.rows:
             table.add_row(
-                short_date(row.date), who(row, self.own), row.subject or "(no subject)",
+                short_date(row.date), Text(who(row, self.own)), Text(row.subject or "(no subject)"),
                 "+" if row.has_attachments else "", key=str(row.rowid),
             )
         self.shown = keys
@@ -134,7 +136,7 @@ class ContactScreen(BaseScreen):
             text += f" · {progress}"
         if self.problems:
             text += " · " + "; ".join(self.problems)
-        self.query_one("#history-status", Static).update(text)
+        self.query_one("#history-status", Static).update(Text(text))
 
     # -- fetch on visit ----------------------------------------------------
 
