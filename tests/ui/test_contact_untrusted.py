@@ -1,5 +1,9 @@
 """Names and subjects with brackets are shown as typed, never read as markup."""
 
+import json
+
+from textual.widgets import DataTable
+
 from tamago_tui.backend.contacts import ContactBook
 
 
@@ -10,10 +14,20 @@ async def test_contact_screen_shows_bracketed_name_and_subject(make_app):
     app = make_app(accounts=[sample_account()])
     store = app.services.open_store()
     contact = ContactBook(store).add("Eve [/b] [ALERT]", ["eve@example.org"])
+    rowid = store.db["messages"].insert({
+        "account": "work", "folder": "INBOX", "uidvalidity": 1, "uid": 1, "message_id": "m1@example.org",
+        "date": "2026-01-02T10:00:00+00:00", "sender": "Eve [/b] <eve@example.org>",
+        "recipients": json.dumps(["jane@example.org"]), "cc": "[]", "bcc": "[]",
+        "subject": "[PATCH] fix [/b] tags", "size": 10, "flags": "", "has_attachments": 0,
+    }).last_pk
+    store.db["message_addresses"].insert({"message_rowid": rowid, "address": "eve@example.org", "role": "from"})
     store.close()
     async with app.run_test(size=(80, 24)) as pilot:
         screen = ContactScreen(contact.id)
-        screen.action_fetch = lambda: None  # no accounts to reach: the local view is what is checked
+        screen.action_fetch = lambda: None  # nothing to reach: the local view is what is checked
         await app.push_screen(screen)
         await pilot.pause()
+        table = screen.query_one(DataTable)
+        assert table.row_count == 1
+        assert str(table.get_row_at(0)[2]) == "[PATCH] fix [/b] tags"
         assert str(screen.query_one("#contact-title").render()) == "Eve [/b] [ALERT]"
