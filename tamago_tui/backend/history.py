@@ -3,12 +3,14 @@
 A message belongs to every contact whose address appears in From, To or Cc
 (and Bcc for sent mail). The same message seen in several folders or accounts
 is shown once, deduplicated by Message-ID; `matched` says why it matched.
+A row without a UID is a sent message indexed before the provider's own copy
+was synced (sentcopy.py); once that copy is in the index it takes its place.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .contacts import normalise_address
 from .store import Store
@@ -89,6 +91,12 @@ def local_history(store: Store, addresses, limit: int | None = None) -> list[His
         key = message_id or (f"{account}#gm{gm_msgid}" if gm_msgid else f"{account}/{folder}/{uid}")
         if key in index:
             first = rows[index[key]]
+            if uid is None:  # a sent message's placeholder (sentcopy.py): the real copy is here
+                continue
+            if first.uid is None:  # the synced copy replaces the placeholder it was standing in for
+                rows[index[key]] = replace(first, rowid=rowid, account=account, folder=folder, uid=uid,
+                                           flags=flags or "", size=size or 0)
+                continue
             rows[index[key]] = _replace_also(first, f"{account}/{folder}")
             continue
         index[key] = len(rows)
@@ -107,7 +115,5 @@ def local_history(store: Store, addresses, limit: int | None = None) -> list[His
 
 
 def _replace_also(row: HistoryRow, location: str) -> HistoryRow:
-    from dataclasses import replace
-
     return replace(row, also_in=row.also_in + (location,))
 

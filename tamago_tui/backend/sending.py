@@ -69,9 +69,12 @@ class Sender:
                                     classify=lambda exc: self.classify(exc, account)))
             if item.status == "sent":
                 row = store.db["outbox"].get(item_id)
-                state = self.save_sent_copy(account, outbox.raw(item_id), store,
-                                            bcc=json.loads(row.get("bcc") or "[]"))
+                raw = outbox.raw(item_id)
+                state = self.save_sent_copy(account, raw, store, bcc=json.loads(row.get("bcc") or "[]"))
                 outbox._set(item_id, sent_copy=state)
+                from .sentcopy import cache_sent_body
+
+                cache_sent_body(self.services, store, raw)
             return outbox.get(item_id)
         finally:
             store.close()

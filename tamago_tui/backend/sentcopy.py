@@ -20,9 +20,10 @@ it (the synced copy has the same Message-ID and `history` shows it once).
 
 from __future__ import annotations
 
-import json
 import logging
+import os
 import re
+from dataclasses import replace
 from datetime import datetime, timezone
 from email import message_from_bytes, policy
 from email.utils import getaddresses, parsedate_to_datetime
@@ -122,55 +123,67 @@ def _date_of(raw: bytes) -> datetime | None:
 
 def _index_quietly(store, account, folder, uidvalidity, uid, raw, bcc) -> None:
     try:
-        index_sent_message(store, account.name, folder, uidvalidity, uid, raw, bcc=bcc)
+        index_sent_message(store, account, folder, uidvalidity, uid, raw, bcc=bcc)
     except Exception as exc:  # the index is a convenience; the next sync fills it
         log.warning("could not index the sent message for %s: %s", account.name, exc)
 
 
-def index_sent_message(store: Store, account: str, folder: str, uidvalidity: int | None, uid: int | None,
-                       raw: bytes, *, bcc: Iterable[str] = ()) -> int:
-    """Put one sent message's header into the index (messages + message_addresses). Returns its row id.
+def _header_block(raw: bytes) -> bytes:
+    for blank in (b"\r\n\r\n", b"\n\n"):
+        end = raw.find(blank)
+        if end >= 0:
+            return raw[: end + len(blank)]
+    return raw
 
-    Stored like the sync engine stores what it fetches: Message-IDs without
-    angle brackets, dates in UTC ISO 8601, addresses as "Name <addr>", and Bcc
-    recorded because this is sent mail.
+
+def index_sent_message(store: Store, account: Account, folder: str, uidvalidity: int | None, uid: int | None,
+                       raw: bytes, *, bcc: Iterable[str] = ()) -> None:
+    """Put one sent message's header into the index with the sync engine's own writer.
+
+    The fields are read as the sync reads a fetched header block, so the row is
+    the one a later sync of the Sent folder would write (and replaces, by UID).
+    Bcc recipients are not in the headers; they come from the outbox. Without a
+    UID (the provider files the message itself) the row is a placeholder until
+    the synced copy arrives with the same Message-ID.
     """
-    from .mime import format_address, normalize_message_id, parse
+    from . import headers as hdr
+    from .index import Header, HeaderIndex
+    from .mime import parse
 
-    parsed = parse(raw)
-    sender = [format_address(a) for a in parsed.from_]
-    to = [format_address(a) for a in parsed.to]
-    cc = [format_address(a) for a in parsed.cc]
-    blind = [a for _, a in getaddresses(list(bcc)) if a]
-    date = parsed.date or datetime.now(timezone.utc)
-    if uid is not None:
-        known = store.db.execute(
-            "SELECT id FROM messages WHERE account = ? AND folder = ? AND uidvalidity = ? AND uid = ?",
-            [account, folder, uidvalidity, uid]).fetchone()
-        if known:  # the sync got there first
-            return known[0]
-    row = {
-        "account": account,
-        "folder": folder,
-        "uidvalidity": uidvalidity,
-        "uid": uid,
-        "message_id": parsed.message_id,
-        "date": date.astimezone(timezone.utc).isoformat(timespec="seconds"),
-        "sender": sender[0] if sender else "",
-        "recipients": json.dumps(to, ensure_ascii=False),
-        "cc": json.dumps(cc, ensure_ascii=False),
-        "bcc": json.dumps(blind, ensure_ascii=False),
-        "subject": parsed.subject,
-        "size": len(raw),
-        "flags": "\\Seen",
-        "has_attachments": int(parsed.has_attachments),
-        "in_reply_to": parsed.in_reply_to,
-        "refs": " ".join(normalize_message_id(r) for r in parsed.references),
-    }
-    roles = [("from", a.email) for a in parsed.from_] + [("to", a.email) for a in parsed.to]
-    roles += [("cc", a.email) for a in parsed.cc] + [("bcc", a) for a in blind]
-    with store.db.conn:
-        rowid = store.db["messages"].insert(row).last_pk
-        for role, address in dict.fromkeys((r, a.strip().lower()) for r, a in roles if a):
-            store.db["message_addresses"].insert({"message_rowid": rowid, "address": address, "role": role})
-    return rowid
+    fields = hdr.index_headers(_header_block(raw))
+    blind = tuple(("", a) for _, a in getaddresses(list(bcc)) if a)
+    index = HeaderIndex(store)
+    state = replace(index.folder(account.name, folder), uidvalidity=uidvalidity)
+    if "\\sent" not in state.special_use.lower():  # a folder the sync has not listed yet
+        state = replace(state, special_use=(state.special_use + " \\Sent").strip())
+    header = Header(
+        uid=uid, message_id=fields.message_id, gm_msgid=None,
+        date=fields.date or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        sender=fields.sender, to=fields.to, cc=fields.cc, bcc=fields.bcc + blind, subject=fields.subject,
+        size=len(raw), flags="\\Seen", has_attachments=parse(raw).has_attachments,
+        in_reply_to=fields.in_reply_to, refs=fields.refs,
+    )
+    index.store_headers(state, [header], own_addresses=(account.email,))
+
+
+def cache_sent_body(services, store: Store, raw: bytes) -> None:
+    """Keep the sent message in the body cache (keyed by Message-ID, like an opened one), so it
+    opens at once and offline from the contact's history, placeholder or not. Never raises."""
+    from .cache import cache_file, record_body
+    from .mime import normalize_message_id, parse
+
+    try:
+        parsed = parse(raw)
+        key = normalize_message_id(parsed.message_id)
+        if not key:
+            return
+        path = cache_file(services, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(raw)
+        os.replace(tmp, path)
+        record_body(store, key, path, parsed)
+    except Exception as exc:  # a cache is a convenience; opening the message fetches it instead
+        log.warning("could not cache the sent message: %s", exc)

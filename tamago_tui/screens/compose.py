@@ -78,6 +78,10 @@ class ComposeScreen(BaseScreen):
             with Horizontal(classes="field-row"):
                 yield Label("Attach  ", classes="field-label")
                 yield Input("; ".join(d.attachments), placeholder="paths, separated by ;", id="attach", compact=True)
+            if d.attached:  # kept from the message being edited or forwarded
+                with Horizontal(classes="field-row"):
+                    yield Label("        ", classes="field-label")
+                    yield Static(_attached_summary(d.attached), id="attached", markup=False)
         yield TextArea(d.body, id="body", soft_wrap=True)
         yield Static("", id="compose-status", classes="status-line")
         yield Footer()
@@ -101,6 +105,7 @@ class ComposeScreen(BaseScreen):
             subject=self.query_one("#subject", Input).value,
             body=self.query_one("#body", TextArea).text,
             attachments=attachments,
+            attached=self.draft.attached,
             in_reply_to=self.draft.in_reply_to,
             references=self.draft.references,
         )
@@ -173,6 +178,12 @@ class ComposeScreen(BaseScreen):
             self.notify(escape(f"Could not run {editor}: {exc}"), severity="error")
         finally:
             os.unlink(path)
+
+
+def _attached_summary(attached) -> str:
+    from tamago_tui.screens.message import human_size
+
+    return "and " + ", ".join(f"{name} ({human_size(len(data))})" for name, _ctype, data in attached)
 
 
 def passphrase_prompt(app):

@@ -17,6 +17,8 @@ from tamago_tui.backend.errors import UsageError
 from tamago_tui.backend.history import local_history
 from tamago_tui.backend.outbox import Outbox
 from tamago_tui.backend.sending import Sender, sender_address
+from tamago_tui.backend.cache import open_message
+from tamago_tui.backend.sync import sync_account
 from tests.integration.send_rig import Rig, account_for, fetch_messages
 
 pytestmark = pytest.mark.servers
@@ -308,6 +310,15 @@ def test_sent_copy_is_appended_seen_and_shows_in_the_contacts_history(rig, me, f
     assert (seen.message_id, seen.subject, seen.folder) == (bare(item.message_id), "Filed", "Sent")
     [blind] = _history(rig, hidden.address)
     assert blind.matched == (f"bcc {hidden.address}",)
+    opened = open_message(rig.services, rowid=row["id"])
+    assert opened.offline and opened.text.strip() == "keep me"
+
+    # A later sync of Sent finds the same UID and keeps one row for it.
+    report = sync_account(rig.services, rig.account, folders=["INBOX", "Sent"])
+    assert report.ok, report.error
+    [synced] = _index_rows(rig, bare(item.message_id))
+    assert (synced["folder"], synced["uid"], synced["uidvalidity"]) == ("Sent", row["uid"], row["uidvalidity"])
+    assert [h.message_id for h in _history(rig, friend.address)] == [bare(item.message_id)]
 
 
 def test_gmail_preset_skips_the_append_but_indexes_at_once(tamago_home, monkeypatch, gmail_user, friend, dovecot,
@@ -322,6 +333,17 @@ def test_gmail_preset_skips_the_append_but_indexes_at_once(tamago_home, monkeypa
     assert (row["folder"], row["uid"]) == ("[Gmail]/Sent Mail", None)
     [seen] = _history(rig, friend.address)
     assert seen.message_id == bare(item.message_id)
+    assert open_message(rig.services, rowid=row["id"]).offline
+
+    # The provider's own copy arrives and is synced: it takes the placeholder's place.
+    [received] = smtp_server.messages()
+    dovecot.append(gmail_user, "[Gmail]/Sent Mail", received.data, flags=("\\Seen",))
+    account = rig.reconfigure(folders=("[Gmail]/Sent Mail",))
+    report = sync_account(rig.services, account)
+    assert report.ok and [f.folder for f in report.folders] == ["[Gmail]/Sent Mail"]
+    [seen] = _history(rig, friend.address)
+    assert (seen.message_id, seen.folder, seen.also_in) == (bare(item.message_id), "[Gmail]/Sent Mail", ())
+    assert seen.uid is not None
 
 
 def test_account_override_beats_the_preset(tamago_home, monkeypatch, gmail_user, friend, dovecot, smtp_server,

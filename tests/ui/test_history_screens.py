@@ -124,9 +124,9 @@ async def test_raw_view_and_saving_an_attachment(make_app, tmp_path):
         viewer = app.screen
         text = viewer.query_one("#message-text", Static)
         assert "Jacquard loom" in str(text.render())
-        await pilot.press("r")
+        await pilot.press("v")
         assert "Content-Type: multipart/mixed" in str(text.render())
-        await pilot.press("r")
+        await pilot.press("v")
         assert "Content-Type" not in str(text.render())
 
         await pilot.press("s")

@@ -223,3 +223,34 @@ async def test_editing_an_uncertain_message_asks_first(make_app):
         await pilot.pause()
         assert isinstance(app.screen, ComposeScreen)
         assert app.screen.query_one("#to", Input).value == "grace@navy.example"
+
+
+async def test_editing_keeps_the_attachments_of_the_message(make_app, tmp_path):
+    app = make_app(accounts=[sample_account()])
+    report = tmp_path / "report.csv"
+    report.write_text("q,total\n1,12\n")
+    store = app.services.open_store()
+    try:
+        box = Outbox(store)
+        item = box.enqueue(app.services.account("work"),
+                           Draft(sender="jane@example.org", to=("nobody@example.org",), subject="Report",
+                                 body="attached", attachments=(str(report),)))
+        box._set(item.id, status="failed", last_error="550 no such user", last_category="sender_rejected")
+    finally:
+        store.close()
+    report.unlink()  # the file is gone; the outbox copy is what counts
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f5")
+        await _settle(pilot)
+        await pilot.press("e")
+        await pilot.pause()
+        assert "report.csv (13 B)" in str(app.screen.query_one("#attached").render())
+        app.screen.query_one("#to", Input).value = "ada@example.org"
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+    store = app.services.open_store()
+    try:
+        raw = Outbox(store).raw(item.id)
+    finally:
+        store.close()
+    assert b'filename="report.csv"' in raw and b"To: ada@example.org" in raw
