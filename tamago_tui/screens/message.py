@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -79,7 +80,7 @@ class MessageScreen(BaseScreen):
         if cc:
             lines.append(f"Cc:      {', '.join(cc)}")
         lines += [f"Date:    {(row.get('date') or '')[:16].replace('T', ' ')}", f"Subject: {row.get('subject') or ''}"]
-        self.query_one("#message-headers", Static).update("\n".join(lines))
+        self.query_one("#message-headers", Static).update(Text("\n".join(lines)))
         table = self.query_one("#attachments", DataTable)
         table.add_column("Attachment", key="name", width=40)
         table.add_column("Type", key="type", width=22)
@@ -109,7 +110,7 @@ class MessageScreen(BaseScreen):
         if category and category != "unknown":
             lines.append(f"Category: {category}" + (f" ({guide})" if guide else "") + ". F4 explains it.")
         lines.append("The headers above come from the index; open it again when the server is reachable.")
-        self.query_one("#message-text", Static).update("\n\n".join(lines))
+        self.query_one("#message-text", Static).update(Text("\n\n".join(lines)))
         self.notify("The message could not be opened.", severity="error")
 
     @on(MessageLoaded)
@@ -121,7 +122,7 @@ class MessageScreen(BaseScreen):
         table.clear()
         for attachment in self.cached.attachments:
             kind = attachment.content_type + (" (inline)" if attachment.inline else "")
-            table.add_row(attachment.filename, kind, human_size(attachment.size), key=attachment.part)
+            table.add_row(Text(attachment.filename), kind, human_size(attachment.size), key=attachment.part)
         table.display = bool(self.cached.attachments)
         table.styles.height = min(len(self.cached.attachments), 4) + 1
 
@@ -134,7 +135,7 @@ class MessageScreen(BaseScreen):
             text = raw_text(self.cached)
         else:
             text = self.cached.text.strip() or "(This message has no readable text.)"
-        self.query_one("#message-text", Static).update(text)
+        self.query_one("#message-text", Static).update(Text(text))
         self.query_one("#message-body", VerticalScroll).scroll_home(animate=False)
 
     def action_toggle_raw(self) -> None:

@@ -186,3 +186,32 @@ async def test_an_address_shared_with_another_contact_is_flagged(make_app):
         await settle(app, pilot)
         line = str(app.screen.query_one("#contact-addresses", Static).render())
         assert "ada@example.org is also on Countess of Lovelace" in line
+
+
+async def test_a_body_with_brackets_is_shown_as_written(make_app):
+    """Mail text is never read as markup: `[/b]` or `[ALERT]` in a body must survive."""
+    from tamago_tui.backend.cache import cache_file, record_body
+    from tamago_tui.backend.mime import parse_file
+
+    app = make_app(accounts=[sample_account()], contacts=ADA)
+    rowid = seed_history(app.services)[0]
+    raw = (b"From: Ada Lovelace <ada@example.org>\r\nTo: jane@example.org\r\n"
+           b"Subject: Notes\r\nMessage-ID: <notes-1@example.org>\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\n"
+           b"Content-Type: text/plain\r\n\r\nSee [ALERT] and [/b] in the log.\r\n--XX\r\n"
+           b"Content-Type: text/plain; name=\"notes [bold]draft.txt\"\r\n"
+           b"Content-Disposition: attachment; filename=\"notes [bold]draft.txt\"\r\n\r\nx\r\n--XX--\r\n")
+    path = cache_file(app.services, "notes-1@example.org")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(raw)
+    store = app.services.open_store()
+    record_body(store, "notes-1@example.org", path, parse_file(path))
+    store.close()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(MessageScreen(rowid))
+        await settle(app, pilot)
+        rendered = app.screen.query_one("#message-text", Static).render()
+        assert "See [ALERT] and [/b] in the log." in str(getattr(rendered, "plain", rendered))
+        table = app.screen.query_one("#attachments", DataTable)
+        assert str(table.get_row_at(0)[0]) == "notes [bold]draft.txt"
