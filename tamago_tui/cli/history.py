@@ -40,8 +40,8 @@ def run(args, services) -> int:
     else:
         print_table(
             [[row.date[:16].replace("T", " "), row.sender, row.subject, "+" if row.has_attachments else "",
-              f"{row.account}/{row.folder}"] for row in result.rows],
-            ["DATE", "FROM", "SUBJECT", "ATT", "WHERE"],
+              f"{row.account}/{row.folder}", ", ".join(row.matched)] for row in result.rows],
+            ["DATE", "FROM", "SUBJECT", "ATT", "WHERE", "MATCHED"],
         )
     for account, message, category in result.errors:
         print(f"tamago: {account}: {message} (category: {category})", file=sys.stderr)
