@@ -193,7 +193,6 @@ class ContactScreen(BaseScreen):
 
     # -- actions -------------------------------------------------------------
 
-    @on(DataTable.RowSelected)
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         """Say why the highlighted message belongs to this contact (from, to, cc or bcc)."""
         row = next((r for r in self.rows if str(r.rowid) == event.row_key.value), None)
@@ -201,6 +200,7 @@ class ContactScreen(BaseScreen):
             where = f"{row.account}/{row.folder}"
             self.set_status(f"matched: {', '.join(row.matched)} · {where}")
 
+    @on(DataTable.RowSelected)
     def open_message(self, event: DataTable.RowSelected) -> None:
         from tamago_tui.screens.message import MessageScreen
 
