@@ -59,6 +59,7 @@ class ContactScreen(BaseScreen):
         self.fetching = False
         self.problems: list[str] = []
         self.shared_note = ""
+        self.progress = ""
         self.own: set[str] = set()
 
     def compose(self) -> ComposeResult:
@@ -126,14 +127,18 @@ class ContactScreen(BaseScreen):
         if current is not None and current in {str(k) for k in keys}:
             table.move_cursor(row=table.get_row_index(current))
 
-    def set_status(self, progress: str = "") -> None:
+    def set_status(self, progress: str = "", matched: str = "") -> None:
+        if not matched:
+            self.progress = progress
         count = len(self.rows)
         if count:
             text = f"{count} message{'s' if count != 1 else ''}"
         else:
             text = "No messages with this contact in the index yet."
-        if progress:
-            text += f" · {progress}"
+        if self.progress:
+            text += f" · {self.progress}"
+        if matched:
+            text += f" · {matched}"
         if self.problems:
             text += " · " + "; ".join(self.problems)
         self.query_one("#history-status", Static).update(Text(text))
@@ -198,7 +203,7 @@ class ContactScreen(BaseScreen):
         row = next((r for r in self.rows if str(r.rowid) == event.row_key.value), None)
         if row is not None and row.matched:
             where = f"{row.account}/{row.folder}"
-            self.set_status(f"matched: {', '.join(row.matched)} · {where}")
+            self.set_status(matched=f"matched: {', '.join(row.matched)} ({where})")
 
     @on(DataTable.RowSelected)
     def open_message(self, event: DataTable.RowSelected) -> None:
