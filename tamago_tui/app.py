@@ -7,7 +7,8 @@ lists every screen, so the whole app works without a mouse at 80x24.
 
 from __future__ import annotations
 
-from typing import Iterable
+from functools import partial
+from typing import Callable, Iterable
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -102,6 +103,11 @@ class TamagoApp(App):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         # Screens and keys come from KeysProvider (commands.py), each with its key.
+        for account in self.services.accounts():
+            if account.auth == "oauth2" and not account.token_command:
+                yield SystemCommand(f"Sign in (OAuth): {account.email}",
+                                    "Sign in with the provider and store a new refresh token",
+                                    partial(self.sign_in, account))
         for command in super().get_system_commands(screen):
             if command.title != "Quit":  # KeysProvider lists Quit with its key
                 yield command
@@ -118,6 +124,18 @@ class TamagoApp(App):
         from tamago_tui.screens.compose import ComposeScreen
 
         self.push_screen(ComposeScreen())
+
+    def sign_in(self, account, reason: str = "", then: Callable[[bool], None] | None = None) -> None:
+        """The OAuth sign-in screen for `account`; `then(True)` once a sign-in is stored."""
+        from tamago_tui.screens.oauth_signin import OAuthSignInScreen
+
+        def done(signed_in: bool | None) -> None:
+            if signed_in:
+                self.notify(f"Signed in {account.email}.")
+            if then is not None:
+                then(bool(signed_in))
+
+        self.push_screen(OAuthSignInScreen(account, reason=reason), done)
 
     def show_troubleshooting(self, text: str = "", provider: str | None = None) -> None:
         """Go to the troubleshooting screen and explain `text` there."""

@@ -58,3 +58,31 @@ class ScanFinished(Message):
     """A periodic scan or "Sync now" finished: `reports` are backend.sync.AccountReport."""
 
     reports: list
+
+
+@dataclass
+class SignInPrompt(Message):
+    """An OAuth sign-in waits for the person: what to show them.
+
+    `kind` is "device", "loopback", "paste", or "finishing" (a pasted address is
+    being exchanged). `expires_at` is on the time.monotonic() clock.
+    """
+
+    kind: str
+    provider_name: str
+    url: str = ""
+    user_code: str = ""
+    expires_at: float = 0.0
+    redirect_uri: str = ""
+    port: int = 0
+    ssh_hint: str = ""
+
+
+@dataclass
+class SignInFinished(Message):
+    """An OAuth sign-in ended: stored (`stored` False: no refresh token came) or `error`."""
+
+    error: Exception | None = None
+    provider_name: str = ""
+    stored: bool = True
+    where: str = ""
