@@ -137,6 +137,20 @@ class TamagoApp(App):
 
         self.push_screen(OAuthSignInScreen(account, reason=reason), done)
 
+    def offer_sign_in(self, account, why: str, then: Callable[[bool], None] | None = None) -> None:
+        """Ask once whether to sign `account` in again after `why` (a refused or missing sign-in).
+
+        Never signs in on its own: a revoked token ends in this question, not in a loop.
+        """
+        from tamago_tui.screens.confirm import Confirm
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.sign_in(account, reason=why, then=then)
+
+        self.push_screen(Confirm(f"{why}\n\nSign {account.email} in again now?",
+                                 yes="Sign in (y)", no="Not now (n)"), answered)
+
     def show_troubleshooting(self, text: str = "", provider: str | None = None) -> None:
         """Go to the troubleshooting screen and explain `text` there."""
 

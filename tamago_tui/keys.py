@@ -40,6 +40,7 @@ SCREEN_TITLES = {
     "AccountsScreen": "Accounts",
     "AccountEditor": "Account editor",
     "ConnectionTestScreen": "Connection test",
+    "OAuthSignInScreen": "OAuth sign-in",
     "TroubleshootScreen": "Troubleshooting",
     "OutboxScreen": "Outbox",
     "ComposeScreen": "Compose",

@@ -4,6 +4,13 @@ Picking a preset fills the form; typing an address at a known domain suggests
 one. ctrl+l looks the servers up in the background. A connection test must pass
 before the account can be saved (the Taskip seed); after a successful login the
 folder list appears, with the provider's defaults ticked.
+
+Auth is a password, a password command, or OAuth 2.0 (issue 7): for OAuth the
+password fields give way to the SASL mechanism, an optional token command and a
+line naming the OAuth provider and whether a client ID is configured. Presets
+that recommend OAuth (Gmail, Office 365...) pick it for a new account until the
+person picks otherwise. The test (ctrl+t) of an OAuth account that is not signed
+in offers the sign-in; ctrl+o signs in directly.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from tamago_tui.widgets.markup import escape
 from textual.containers import Horizontal, VerticalScroll
+from textual.css.query import NoMatches
 from textual.widgets import Checkbox, Footer, Input, Label, Select, SelectionList, Static
 
 from tamago_tui.backend import providers
@@ -25,6 +33,9 @@ from tamago_tui.widgets.navbar import NavBar
 from tamago_tui.screens.base import BaseScreen
 
 SECURITY_CHOICES = [(s.label, s.value) for s in Security]
+AUTH_CHOICES = [("Password", "password"), ("Password command", "command"), ("OAuth 2.0", "oauth2")]
+FLOW_NAMES = {"device": "device-code", "loopback": "browser", "paste": "browser"}
+MECHANISM_CHOICES = [("XOAUTH2 mechanism", "XOAUTH2"), ("OAUTHBEARER mechanism (RFC 7628)", "OAUTHBEARER")]
 
 
 def _slug(email: str, taken) -> str:
@@ -45,6 +56,8 @@ class AccountEditor(BaseScreen[str | None]):
         Binding("ctrl+l", "lookup", "Lookup", id="editor.lookup", priority=True,
                 tooltip="Look up the servers for this address"),
         Binding("ctrl+r", "clear", "Clear", id="editor.clear", priority=True, tooltip="Clear the form"),
+        Binding("ctrl+o", "sign_in", "Sign in", id="editor.sign_in", priority=True, show=False,
+                tooltip="Sign in with OAuth 2.0 now (the test offers it too)"),
         Binding("escape", "cancel", "Cancel", id="editor.cancel", tooltip="Close the editor without saving"),
     ]
 
@@ -56,6 +69,11 @@ class AccountEditor(BaseScreen[str | None]):
         self.confirmed_plaintext = False
         self.last_report = None
         self.pristine: tuple | None = None  # the form as opened, to tell whether escape loses anything
+        # The auth a preset suggested; once the person picks another, presets leave it alone.
+        self.suggested_auth = account.auth if account else "password"
+        self.auth_chosen = account is not None
+        # An OAuth sign-in stored for this unsaved account, forgotten again if it is not saved.
+        self.unsaved_sign_in: Account | None = None
 
     # -- layout ------------------------------------------------------------
 
@@ -73,30 +91,44 @@ class AccountEditor(BaseScreen[str | None]):
             yield Static("", id="editor-notes", classes="notes")
             yield from self._row("Name", "display_name", a.display_name if a else "",
                                  placeholder="display name (optional)")
+            with Horizontal(classes="field-row"):
+                yield Label("Auth", classes="field-label")
+                yield Select(AUTH_CHOICES, value=a.auth if a else "password", allow_blank=False,
+                             id="auth", compact=True)
+            yield from self._row("Pass cmd", "password_command", a.password_command if a else "",
+                                 placeholder="a command that prints the password (pass, gopass…)",
+                                 row_id="password-command-row")
+            with Horizontal(classes="field-row", id="oauth-mechanism-row"):
+                yield Label("SASL", classes="field-label")
+                yield Select(MECHANISM_CHOICES, value=a.oauth_mechanism if a else "XOAUTH2", allow_blank=False,
+                             id="oauth_mechanism", compact=True)
+            yield from self._row("Token", "token_command", a.token_command if a else "",
+                                 placeholder="optional: a command that prints an access token (mutt_oauth2.py…)",
+                                 row_id="token-command-row")
+            yield Static("", id="oauth-info")
             yield Static("IMAP (reading mail)", classes="section")
             yield from self._server_rows("imap", a.imap if a else None)
             yield from self._row("Password", "imap_password", "", password=True,
-                                 placeholder="kept as is" if a else "app password if your provider needs one")
+                                 placeholder="kept as is" if a else "app password if your provider needs one",
+                                 row_id="imap-password-row")
             yield Static("SMTP (sending mail)", classes="section")
             yield Checkbox("Same username and password as IMAP", value=self._smtp_same(a), id="smtp_same",
                            compact=True)
             yield from self._server_rows("smtp", a.smtp if a else None)
             yield from self._row("Password", "smtp_password", "", password=True,
-                                 placeholder="only if different from IMAP")
+                                 placeholder="only if different from IMAP", row_id="smtp-password-row")
             yield from self._row("Backfill", "backfill_days", str(a.backfill_days if a else 90),
                                  placeholder="days of history to index")
             yield from self._row("CA file", "cafile", a.cafile if a else "",
                                  placeholder="optional: PEM file of a private certificate authority")
-            yield from self._row("Pass cmd", "password_command", a.password_command if a else "",
-                                 placeholder="optional: a command that prints the password (pass, gopass…)")
             yield Static("Folders: test the connection to choose.", id="folders-hint", classes="section")
             yield SelectionList[str](id="folders")
             yield Static("", id="provider-notes", classes="hint")
         yield Static("", id="editor-status", classes="status-line")
         yield Footer()
 
-    def _row(self, label, field_id, value, placeholder="", password=False):
-        with Horizontal(classes="field-row"):
+    def _row(self, label, field_id, value, placeholder="", password=False, row_id=None):
+        with Horizontal(classes="field-row", id=row_id):
             yield Label(label, classes="field-label")
             yield Input(value, id=field_id, placeholder=placeholder, password=password, compact=True)
 
@@ -122,7 +154,13 @@ class AccountEditor(BaseScreen[str | None]):
         return a is None or a.smtp.username == a.imap.username
 
     def on_mount(self) -> None:
-        self.query_one("#email" if self.original is None else "#imap_password", Input).focus()
+        if self.original is None:
+            self.query_one("#email", Input).focus()
+        elif self.original.auth == "password":
+            self.query_one("#imap_password", Input).focus()
+        else:
+            self.query_one("#auth", Select).focus()
+        self._show_auth_fields()
         if self.original:
             self.folders = [(f, ()) for f in self.original.folders]
         self._show_folders(list(self.original.folders) if self.original else [])
@@ -132,6 +170,14 @@ class AccountEditor(BaseScreen[str | None]):
 
     def _remember_pristine(self) -> None:
         self.pristine = self._form_state()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "sign_in":
+            try:
+                return self.auth == "oauth2" and not self.value("token_command")
+            except NoMatches:  # asked before the form exists
+                return False
+        return super().check_action(action, parameters)
 
     # -- reading the form -----------------------------------------------------
 
@@ -167,6 +213,9 @@ class AccountEditor(BaseScreen[str | None]):
         if not backfill.isdigit():
             raise TamagoError("Backfill days must be a whole number.", title="Invalid backfill")
         selected = tuple(self.query_one("#folders", SelectionList).selected)
+        auth = self.auth
+        if auth == "command" and not self.value("password_command"):
+            raise TamagoError("Enter the password command, or choose another Auth.", title="Missing command")
         taken = {n for n in self.app.services.config.accounts if not self.original or n != self.original.name}
         return Account(
             name=self.original.name if self.original else _slug(email, taken),
@@ -177,14 +226,24 @@ class AccountEditor(BaseScreen[str | None]):
             smtp=smtp,
             backfill_days=int(backfill),
             folders=selected,
-            password_command=self.value("password_command"),
-            auth="command" if self.value("password_command") else (self.original.auth if self.original else "password"),
+            password_command=self.value("password_command") if auth == "command" else "",
+            auth=auth,
+            oauth_mechanism=str(self.query_one("#oauth_mechanism", Select).value) if auth == "oauth2"
+            else (self.original.oauth_mechanism if self.original else "XOAUTH2"),
+            oauth_provider=self.original.oauth_provider if self.original else "",
+            token_command=self.value("token_command") if auth == "oauth2" else "",
             cafile=self.value("cafile"),
             save_sent=self.original.save_sent if self.original else None,
             auto_cache=self.original.auto_cache if self.original else False,
         )
 
+    @property
+    def auth(self) -> str:
+        return str(self.query_one("#auth", Select).value)
+
     def passwords(self) -> tuple[str | None, str | None]:
+        if self.auth != "password":  # hidden fields: a command or OAuth provides the secret
+            return None, None
         imap = self.value("imap_password") or None
         smtp = self.value("smtp_password") or None
         if self.query_one("#smtp_same", Checkbox).value:
@@ -196,11 +255,14 @@ class AccountEditor(BaseScreen[str | None]):
     @on(Select.Changed, "#provider")
     def preset_chosen(self, event: Select.Changed) -> None:
         if event.value == "custom" or not self.value("email") and event.value == "custom":
+            self._suggest_auth("custom")
             self._show_notes()
+            self._show_oauth_info()
             return
         self.apply_preset(str(event.value))
 
     def apply_preset(self, provider_id: str) -> None:
+        self._suggest_auth(provider_id)
         email = self.value("email") or "user@example.org"
         imap, smtp = providers.fill(provider_id, email)
         for proto, server in (("imap", imap), ("smtp", smtp)):
@@ -211,6 +273,71 @@ class AccountEditor(BaseScreen[str | None]):
             if self.value("email"):
                 self.query_one(f"#{proto}_username", Input).value = server.username
         self._show_notes()
+        self._show_oauth_info()
+
+    def _suggest_auth(self, provider_id: str) -> None:
+        """A new account follows the preset: OAuth where it is recommended, else a password."""
+        if self.auth_chosen:
+            return
+        try:
+            recommended = providers.get(provider_id).oauth_recommended
+        except TamagoError:
+            recommended = False
+        self.suggested_auth = "oauth2" if recommended else "password"
+        self.query_one("#auth", Select).value = self.suggested_auth
+
+    @on(Select.Changed, "#auth")
+    def auth_changed(self, event: Select.Changed) -> None:
+        if event.value != self.suggested_auth:
+            self.auth_chosen = True  # the person's choice from now on
+        self._show_auth_fields()
+        self._show_notes()
+
+    @on(Select.Changed, "#oauth_mechanism")
+    @on(Input.Changed, "#token_command")
+    def _oauth_changed(self) -> None:
+        self._show_oauth_info()
+
+    def _show_auth_fields(self) -> None:
+        auth = self.auth
+        self.query_one("#password-command-row").display = auth == "command"
+        for row in ("#oauth-mechanism-row", "#token-command-row", "#oauth-info"):
+            self.query_one(row).display = auth == "oauth2"
+        self.query_one("#imap-password-row").display = auth == "password"
+        self.query_one("#smtp-password-row").display = auth == "password"
+        label = "Same username and password as IMAP" if auth == "password" else "Same username as IMAP"
+        self.query_one("#smtp_same", Checkbox).label = label
+        self._show_oauth_info()
+        self.refresh_bindings()  # ctrl+o is for OAuth only
+
+    def _show_oauth_info(self) -> None:
+        """Which OAuth server signs this address in, and whether tamago has a client ID for it."""
+        info = self.query_one("#oauth-info", Static)
+        if self.auth != "oauth2":
+            info.update("")
+            return
+        if self.value("token_command"):
+            info.update("Access tokens come from the token command; tamago does not sign in itself.")
+            return
+        from tamago_tui.backend.oauth_providers import load_providers, provider_for_account
+
+        probe = Account(name="", email=self.value("email") or "user@example.org",
+                        imap=ServerSettings("", 993, Security.SSL), smtp=ServerSettings("", 587, Security.STARTTLS),
+                        provider=str(self.query_one("#provider", Select).value),
+                        oauth_provider=self.original.oauth_provider if self.original else "")
+        try:
+            server = provider_for_account(probe, load_providers(self.app.services.config.oauth))
+        except TamagoError as exc:
+            info.update(f"[b]OAuth provider:[/b] unknown. {escape(str(exc))}")
+            return
+        name = escape(server.name or server.key)
+        if server.client_id:
+            info.update(f"[b]OAuth provider:[/b] {name} · client ID configured ✓ · "
+                        f"{escape(FLOW_NAMES.get(server.default_flow, server.default_flow))} sign-in (ctrl+o)")
+        else:
+            info.update(f"[b]OAuth provider:[/b] {name} · [b]no client ID configured[/b]: register an app and "
+                        f"set client_id under {escape(f'[oauth.{server.key}]')} in config.toml (docs/oauth.md)."
+                        + (f" {escape(server.register_url)}" if server.register_url else ""))
 
     @on(Input.Changed, "#email")
     def email_typed(self, event: Input.Changed) -> None:
@@ -219,6 +346,7 @@ class AccountEditor(BaseScreen[str | None]):
             return
         provider = providers.for_email(email)
         select = self.query_one("#provider", Select)
+        self._show_oauth_info()
         if provider and select.value != provider.id:
             select.value = provider.id  # fires preset_chosen, which fills the form
         elif provider:
@@ -275,7 +403,8 @@ class AccountEditor(BaseScreen[str | None]):
             )
         for proto in ("imap", "smtp"):
             if self.query_one(f"#{proto}_security", Select).value == "none":
-                notes.append(f"⚠ {proto.upper()} without encryption sends your password in clear text.")
+                secret = "access token" if self.auth == "oauth2" else "password"
+                notes.append(f"⚠ {proto.upper()} without encryption sends your {secret} in clear text.")
         box = self.query_one("#editor-notes", Static)
         box.update("\n".join(notes))
         box.display = bool(notes)
@@ -322,6 +451,45 @@ class AccountEditor(BaseScreen[str | None]):
         self.status("Cleared.")
         self.query_one("#email", Input).focus()
 
+    def action_sign_in(self) -> None:
+        """Sign the account as filled in now in with OAuth; the test can then log in."""
+        if self.auth != "oauth2" or self.value("token_command"):
+            self.status("Choose Auth: OAuth 2.0 (without a token command) to sign in here.")
+            return
+        try:
+            account = self.form_account()
+        except TamagoError as exc:
+            self.status(f"[b]{escape(exc.title)}:[/b] {escape(str(exc))}")
+            return
+
+        def done(ok: bool) -> None:
+            if ok:
+                self._signed_in(account)
+                self.status("✓ Signed in. ctrl+t tests the connection with it.")
+
+        self.app.sign_in(account, then=done)
+
+    def _signed_in(self, account: Account) -> None:
+        """Remember a sign-in stored under a name no saved account has yet (see _close)."""
+        if self.original is None or self.original.name != account.name:
+            self.unsaved_sign_in = account
+
+    def _close(self) -> None:
+        """Leave without saving; a sign-in made for the unsaved account goes with it."""
+        if self.unsaved_sign_in is not None:
+            self.forget_sign_in(self.unsaved_sign_in)
+        self.dismiss(None)
+
+    @work(thread=True, group="forget-sign-in", exit_on_error=False)
+    def forget_sign_in(self, account: Account) -> None:
+        from tamago_tui.backend import oauth
+
+        try:
+            oauth.for_services(self.app.services, prompt=self._passphrase_prompt).logout(account, revoke=False)
+        except TamagoError as exc:
+            self.app.call_from_thread(self.notify, escape(f"Could not forget the sign-in of {account.email}: {exc}"),
+                                      severity="warning")
+
     def _form_state(self) -> tuple:
         return (tuple(i.value for i in self.query(Input)), tuple(s.value for s in self.query(Select)),
                 self.query_one("#smtp_same", Checkbox).value,
@@ -332,12 +500,12 @@ class AccountEditor(BaseScreen[str | None]):
         from tamago_tui.screens.confirm import Confirm
 
         if self.pristine is None or self._form_state() == self.pristine:
-            self.dismiss(None)
+            self._close()
             return
 
         def done(discard: bool | None) -> None:
             if discard:
-                self.dismiss(None)
+                self._close()
 
         self.app.push_screen(Confirm("Discard the changes to this account?", yes="Discard (y)",
                                      no="Keep editing (n)"), done)
@@ -384,7 +552,7 @@ class AccountEditor(BaseScreen[str | None]):
             self.query_one("#provider", Select).value = result.provider
         found = f"Found via {result.source} ({result.confidence} confidence)."
         password = self.query_one("#imap_password", Input)
-        if not password.value and not self.value("password_command") and self.original is None:
+        if self.auth == "password" and not password.value and self.original is None:
             password.focus()  # the one field left before a test
             self.status(f"{found} Enter the password, then ctrl+t tests the connection.")
         else:
@@ -413,6 +581,11 @@ class AccountEditor(BaseScreen[str | None]):
                 confirmed,
             )
             return
+        if account.auth == "oauth2":
+            # The test gets a token itself (refreshed, or from the token command) and offers the
+            # sign-in when there is none yet.
+            self.app.push_screen(ConnectionTestScreen(account, None), self._test_finished)
+            return
         imap_password, smtp_password = self.passwords()
         keeps_stored = self.original is not None and self.original.name == account.name
         if not imap_password and not account.password_command and not keeps_stored:
@@ -435,6 +608,8 @@ class AccountEditor(BaseScreen[str | None]):
         if result is None:
             return
         account, report = result.account, result.report
+        if result.signed_in:
+            self._signed_in(account)
         self.last_report = report
         if report.ok:
             self.tested = account
@@ -460,7 +635,7 @@ class AccountEditor(BaseScreen[str | None]):
         except TamagoError as exc:
             self.status(f"[b]{escape(exc.title)}:[/b] {escape(str(exc))}")
             return
-        if self.tested is None or not _same_servers(self.tested, account):
+        if self.tested is None or not _same_servers(self.tested, account) or not _same_login(self.tested, account):
             self.status("Test the connection first (ctrl+t): a failing or untested account cannot be saved.")
             return
         account = replace(account, imap=self.tested.imap, smtp=self.tested.smtp)
@@ -491,6 +666,8 @@ class AccountEditor(BaseScreen[str | None]):
         return ask_from_thread(self.app, SecretPrompt(question, hint))
 
     def _saved(self, account: Account) -> None:
+        if self.unsaved_sign_in is not None and self.unsaved_sign_in.name == account.name:
+            self.unsaved_sign_in = None  # saved under the name it was signed in with: keep it
         self.notify(escape(f"Saved {account.email}."))
         self.dismiss(account.name)  # the list selects it
 
@@ -510,6 +687,14 @@ def folder_order(folders: list[tuple[str, tuple[str, ...]]]) -> list[tuple[str, 
         return 0 if name.upper() == "INBOX" else 1 if special_use(flags) else 2
 
     return sorted(folders, key=rank)
+
+
+def _same_login(a: Account, b: Account) -> bool:
+    """The test logged in the way the account will: same auth, command and mechanism."""
+    def key(x: Account):
+        return (x.auth, x.password_command, x.token_command, x.oauth_mechanism if x.auth == "oauth2" else "")
+
+    return key(a) == key(b)
 
 
 def _same_servers(a: Account, b: Account) -> bool:

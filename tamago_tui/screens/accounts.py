@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from tamago_tui.widgets.markup import escape
 from textual.containers import Center, Vertical
+from textual.css.query import NoMatches
 from textual.widgets import Button, DataTable, Footer, Static
 
 from tamago_tui.backend.errors import TamagoError
@@ -22,8 +23,16 @@ STATUS_LABELS = {
 }
 
 
-def action_hint(status: str) -> str:
+def needs_sign_in(account, state: dict) -> bool:
+    """An OAuth account whose last test failed because its sign-in is missing or was refused."""
+    return (account.auth == "oauth2" and not account.token_command and state.get("status") == "failing"
+            and state.get("last_category") == "invalid_credentials")
+
+
+def action_hint(status: str, sign_in: bool = False) -> str:
     """The most useful next step for an account in this state."""
+    if sign_in:
+        return "o Sign in again"
     return {
         "connected": "s Sync now",
         "failing": "x Troubleshoot",
@@ -38,6 +47,8 @@ class AccountsScreen(BaseScreen):
         Binding("s", "sync", "Sync now", id="accounts.sync", tooltip="Sync the selected account now"),
         Binding("x", "troubleshoot", "Troubleshoot", id="accounts.troubleshoot",
                 tooltip="Troubleshoot the selected account's last failure"),
+        Binding("o", "sign_in", "Sign in", id="accounts.sign_in",
+                tooltip="Sign the selected account in with OAuth 2.0 (device code or browser)"),
         Binding("d", "remove", "Remove", id="accounts.remove", show=False,
                 tooltip="Remove the selected account"),
         Binding("m", "send_test", "Send test email", id="accounts.send_test", show=False,
@@ -62,6 +73,12 @@ class AccountsScreen(BaseScreen):
         yield Footer()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "sign_in":  # only for an OAuth account that signs in here (no token command)
+            try:
+                account = self.selected_account()
+            except NoMatches:  # asked before the table exists
+                account = None
+            return account is not None and account.auth == "oauth2" and not account.token_command
         if action in self.NEEDS_ACCOUNT:
             return bool(self.app.services.config.accounts)
         return super().check_action(action, parameters)
@@ -93,9 +110,10 @@ class AccountsScreen(BaseScreen):
         finally:
             store.close()
         for account in accounts:
-            status = self.states[account.name].get("status") or "never_tested"
-            table.add_row(Text(account.email), STATUS_LABELS.get(status, status), action_hint(status),
-                          key=account.name)
+            state = self.states[account.name]
+            status = state.get("status") or "never_tested"
+            table.add_row(Text(account.email), STATUS_LABELS.get(status, status),
+                          action_hint(status, needs_sign_in(account, state)), key=account.name)
         if select in self.states:
             table.move_cursor(row=table.get_row_index(select))
         empty = not accounts
@@ -132,6 +150,7 @@ class AccountsScreen(BaseScreen):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.show_detail()
+        self.refresh_bindings()  # o (sign in) follows the selected account's kind
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_edit()  # enter on an account opens it, as enter opens a contact
@@ -165,6 +184,15 @@ class AccountsScreen(BaseScreen):
         if account is not None:
             self.app.push_screen(ConnectionTestScreen(account, None), lambda _: self.reload())
 
+    def action_sign_in(self) -> None:
+        account = self._selected_or_warn()
+        if account is None:
+            return
+        if account.auth != "oauth2" or account.token_command:
+            self.notify(escape(f"{account.email} does not sign in with OAuth here."), severity="warning")
+            return
+        self.app.sign_in(account, then=lambda _: self.reload())
+
     def action_sync(self) -> None:
         account = self._selected_or_warn()
         if account is not None:
@@ -175,8 +203,12 @@ class AccountsScreen(BaseScreen):
     def run_sync(self, name: str) -> None:
         from tamago_tui.backend.sync import sync_account
 
-        report = sync_account(self.app.services, self.app.services.account(name))
-        if report.error:
+        account = self.app.services.account(name)
+        report = sync_account(self.app.services, account)
+        if report.error and needs_sign_in(account, {"status": "failing", "last_category": report.category}):
+            # A revoked or missing OAuth sign-in: ask to sign in again rather than show a dead end.
+            self.app.call_from_thread(self.app.offer_sign_in, account, report.error, lambda _: self.reload())
+        elif report.error:
             error = TamagoError(report.error, category=report.category, title=f"Sync of {name} failed")
             self.app.call_from_thread(self.app.show_error, error, f"Sync of {name} failed")
         else:

@@ -31,6 +31,7 @@ class TestResult:
     report: object  # diagnostics.Report
     folders: list
     pinned: bool = False
+    signed_in: bool = False  # an OAuth sign-in was stored during the test
 
 
 class ConnectionTestScreen(BaseScreen[TestResult | None]):
@@ -40,6 +41,8 @@ class ConnectionTestScreen(BaseScreen[TestResult | None]):
         Binding("x", "troubleshoot", "Fix", id="test.fix", tooltip="Show the fix for the failed step"),
         Binding("p", "pin", "Pin cert", id="test.pin", tooltip="Pin the untrusted certificate for this account"),
         Binding("r", "rerun", "Run again", id="test.rerun", tooltip="Run the test again"),
+        Binding("o", "sign_in", "Sign in", id="test.sign_in",
+                tooltip="Sign in again with OAuth 2.0, then run the test again"),
         Binding("c", "copy", "Copy", id="test.copy", tooltip="Copy the report (it holds no password)"),
     ]
     # Detail takes the rest of the width.
@@ -55,6 +58,9 @@ class ConnectionTestScreen(BaseScreen[TestResult | None]):
         self.steps: list = []
         self.pinned = False
         self.done = False
+        self.token_error: Exception | None = None  # why no OAuth access token could be had
+        self.offered_sign_in = False  # the sign-in is offered once by itself; o offers it again
+        self.signed_in = False
 
     def compose(self) -> ComposeResult:
         yield NavBar(f"Connection test · {self.account.email}")
@@ -69,7 +75,16 @@ class ConnectionTestScreen(BaseScreen[TestResult | None]):
             return failure is not None and (action == "troubleshoot" or bool(failure.data.get("sha256")))
         if action == "rerun":
             return self.done
+        if action == "sign_in":
+            return self.done and self.needs_sign_in
         return super().check_action(action, parameters)
+
+    @property
+    def needs_sign_in(self) -> bool:
+        """An OAuth account (no token command) whose sign-in is missing or was refused."""
+        error = self.token_error
+        return (error is not None and self.account.auth == "oauth2" and not self.account.token_command
+                and (getattr(error, "needs_sign_in", False) or getattr(error, "category", "") == "invalid_credentials"))
 
     @property
     def detail_width(self) -> int:
@@ -91,6 +106,7 @@ class ConnectionTestScreen(BaseScreen[TestResult | None]):
     def start(self) -> None:
         self.steps = []
         self.done = False
+        self.token_error = None
         self.refresh_bindings()
         self.query_one(DataTable).clear()
         self.query_one("#test-status", Static).update("Testing…")
@@ -102,9 +118,12 @@ class ConnectionTestScreen(BaseScreen[TestResult | None]):
         from tamago_tui.backend.diagnostics import run_checks
 
         account = self.account
-        if self.password is None and account.name in self.app.services.config.accounts:
-            self.password, self.smtp_password = self._stored_secrets(account)
         oauth = account.oauth_mechanism if account.auth == "oauth2" else None
+        if oauth:
+            # A fresh token every run (the last one may be why the test is run again).
+            self.password = self.smtp_password = self._access_token(account)
+        elif self.password is None and account.name in self.app.services.config.accounts:
+            self.password, self.smtp_password = self._stored_secrets(account)
         steps = run_checks(
             account.imap if self.only in (None, "imap") else None,
             account.smtp if self.only in (None, "smtp") else None,
@@ -120,6 +139,25 @@ class ConnectionTestScreen(BaseScreen[TestResult | None]):
             self.post_message(StepReported(step))
         self.post_message(StepReported(None))
 
+    def _access_token(self, account: Account) -> str | None:
+        """A current OAuth access token (refreshed or from the token command), saved account or not.
+
+        Without one the checklist still runs up to the login; the reason is the first
+        step, so the report, the accounts list and the fix all name it.
+        """
+        from tamago_tui.backend.accounts import secret_store
+        from tamago_tui.backend.diagnostics import Step
+        from tamago_tui.backend.errors import TamagoError
+        from tamago_tui.backend.oauth import access_token
+
+        try:
+            secrets = None if account.token_command else secret_store(self.app.services, prompt=self._ask_passphrase)
+            return access_token(self.app.services, account, secrets)
+        except TamagoError as exc:
+            self.token_error = exc
+            self.post_message(StepReported(Step("oauth", "Sign-in", "fail", str(exc), category=exc.category)))
+            return None
+
     def _stored_secrets(self, account: Account) -> tuple[str | None, str | None]:
         """The saved password(s); a missing one just stops the checklist before login."""
         from tamago_tui.backend.accounts import secret_store
@@ -127,11 +165,6 @@ class ConnectionTestScreen(BaseScreen[TestResult | None]):
 
         try:
             secrets = secret_store(self.app.services, prompt=self._ask_passphrase)
-            if account.auth == "oauth2":
-                from tamago_tui.backend.oauth import access_token
-
-                token = access_token(self.app.services, account, secrets)
-                return token, token
             return secrets.password_for(account, "imap"), secrets.password_for(account, "smtp")
         except TamagoError as exc:
             self.app.call_from_thread(self.notify, escape(f"{exc.title}: {exc}"), severity="error")
@@ -195,6 +228,12 @@ class ConnectionTestScreen(BaseScreen[TestResult | None]):
             return
         failure = report.first_failure
         self.query_one(DataTable).move_cursor(row=self.steps.index(failure))
+        if self.needs_sign_in:
+            status.update(f"[red]✗ Not signed in[/] ({report.category}): o signs in again, x shows the fix.")
+            if not self.offered_sign_in:
+                self.offered_sign_in = True
+                self.action_sign_in()
+            return
         hint = "x shows the fix"
         if failure.data.get("sha256"):
             hint += ", p pins this certificate"
@@ -208,7 +247,21 @@ class ConnectionTestScreen(BaseScreen[TestResult | None]):
     def action_close(self) -> None:
         if not self.done:
             self.workers.cancel_group(self, "connection-test")
-        self.dismiss(TestResult(self.account, self.report(), self.folders(), self.pinned) if self.done else None)
+        result = TestResult(self.account, self.report(), self.folders(), self.pinned, self.signed_in)
+        self.dismiss(result if self.done else None)
+
+    def action_sign_in(self) -> None:
+        """Offer the sign-in; after a stored one, run the test again (once, on the person's word)."""
+        if not self.needs_sign_in:
+            return
+
+        def signed_in(ok: bool) -> None:
+            if ok:
+                self.signed_in = True
+                if self.is_attached:
+                    self.start()
+
+        self.app.offer_sign_in(self.account, str(self.token_error), then=signed_in)
 
     def action_rerun(self) -> None:
         if self.done:

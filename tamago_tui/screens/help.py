@@ -37,12 +37,13 @@ def _screen_classes() -> list[type]:
     from tamago_tui.screens.contact_editor import ContactEditor
     from tamago_tui.screens.contacts import ContactsScreen
     from tamago_tui.screens.duplicates import DuplicatesScreen
+    from tamago_tui.screens.oauth_signin import OAuthSignInScreen
     from tamago_tui.screens.message import MessageScreen
     from tamago_tui.screens.outbox import OutboxScreen
     from tamago_tui.screens.troubleshoot import TroubleshootScreen
 
     return [ContactsScreen, ContactScreen, MessageScreen, ContactEditor, DuplicatesScreen,
-            AccountsScreen, AccountEditor, ConnectionTestScreen, TroubleshootScreen,
+            AccountsScreen, AccountEditor, ConnectionTestScreen, OAuthSignInScreen, TroubleshootScreen,
             OutboxScreen, ComposeScreen]
 
 

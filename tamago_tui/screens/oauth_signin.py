@@ -124,12 +124,15 @@ class OAuthSignInScreen(BaseScreen[bool]):
         color: $text-muted;
     }
     """
+    # One escape: it cancels a sign-in that is still waiting, and goes back once it has ended.
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="signin.cancel"),
-        Binding("escape,enter", "back", "Back", id="signin.back"),
-        Binding("ctrl+y", "copy_link", "Copy link", id="signin.copy", priority=True),
-        Binding("ctrl+b", "open_browser", "Open browser", id="signin.browser", priority=True),
-        Binding("r", "again", "Sign in again", id="signin.again"),
+        Binding("escape", "back", "Back", id="signin.back",
+                tooltip="Go back (a sign-in still waiting is cancelled; nothing is stored)"),
+        Binding("ctrl+y", "copy_link", "Copy link", id="signin.copy", priority=True,
+                tooltip="Copy the sign-in address to the clipboard"),
+        Binding("ctrl+b", "open_browser", "Open browser", id="signin.browser", priority=True,
+                tooltip="Open the sign-in address in this machine's browser"),
+        Binding("r", "again", "Sign in again", id="signin.again", tooltip="Start a new sign-in"),
     ]
 
     # Overridable so snapshots can freeze the countdown.
@@ -198,8 +201,6 @@ class OAuthSignInScreen(BaseScreen[bool]):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         waiting = self.state in ("device", "loopback", "paste")
         return {
-            "cancel": not self.finished,
-            "back": self.finished,
             "again": self.state == "failed",
             "copy_link": waiting,
             "open_browser": waiting and _can_open_browser(),
@@ -403,7 +404,7 @@ class OAuthSignInScreen(BaseScreen[bool]):
                 "lasts only until the access token expires. Check that the app registration allows "
                 "offline access, then sign in again.", classes="signin-step"))
         self._show(widgets)
-        self._set_state("done", "Signed in. Press enter or esc to go back.")
+        self._set_state("done", "Signed in. esc goes back.")
 
     def _show_failure(self, error: Exception) -> None:
         self.error = error
@@ -424,13 +425,10 @@ class OAuthSignInScreen(BaseScreen[bool]):
 
     # -- actions ----------------------------------------------------------------
 
-    def action_cancel(self) -> None:
-        """Stop polling or listening at once; nothing is stored."""
-        self._stop.set()
-        self.workers.cancel_group(self, "oauth-signin")
-        self.dismiss(False)
-
     def action_back(self) -> None:
+        if not self.finished:  # stop polling or listening at once; nothing is stored
+            self._stop.set()
+            self.workers.cancel_group(self, "oauth-signin")
         self.dismiss(self.signed_in)
 
     def action_again(self) -> None:

@@ -109,7 +109,7 @@ async def test_device_code_sign_in_stores_the_refresh_token_only_in_the_secret_s
         await asyncio.to_thread(idp.device_action, user_code, "approve")
         await until(pilot, lambda: screen.state == "done", "the sign-in to finish")
         assert "Signed in alice@example.test with Test IdP" in text_of(screen, "#signin-result")
-        await pilot.press("enter")
+        await pilot.press("escape")
         await pilot.pause()
         assert screen.results == [True] and app.screen is not screen
 

@@ -30,3 +30,25 @@ def test_device_code_sign_in(snap_compare, make_app):
         await pilot.pause()
 
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=open_sign_in)
+
+
+def test_account_editor_with_oauth_chosen(snap_compare, make_app):
+    """Office 365 picked for a new account: OAuth suggested, the password fields gone, the provider
+    named and its client ID found in config."""
+    from dataclasses import replace
+
+    from textual.widgets import Select
+
+    app = make_app()
+    app.services.config = replace(app.services.config, oauth={
+        "microsoft": {"client_id": "00000000-0000-0000-0000-000000000000"}})
+
+    async def fill(pilot):
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press(*"jane@contoso.com")
+        pilot.app.screen.query_one("#provider", Select).value = "office365"
+        await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=fill)
