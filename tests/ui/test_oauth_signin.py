@@ -47,7 +47,8 @@ def home(tamago_home, idp, monkeypatch):
     """A headless machine: no keyring, so the encrypted store, unlocked from the environment."""
     monkeypatch.setenv("TAMAGO_MASTER_PASSWORD", "correct horse battery staple")
     monkeypatch.delenv("SSH_CONNECTION", raising=False)
-    config = Config(accounts={"alice": make_account()}, oauth={"test": idp.provider_table(TEST_CLIENT_ID)})
+    accounts = {"alice": make_account(), "pw": make_account(name="pw", email="pw@example.test", auth="password")}
+    config = Config(accounts=accounts, oauth={"test": idp.provider_table(TEST_CLIENT_ID)})
     config_mod.save(config, Paths.resolve(tamago_home).config_file)
     return tamago_home
 
@@ -226,6 +227,26 @@ async def test_command_palette_offers_sign_in_for_oauth_accounts(app):
     async with app.run_test(size=(80, 24)):
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Sign in (OAuth): alice@example.test" in titles
+        assert not [t for t in titles if "pw@example.test" in t]  # a password account has nothing to sign in
+
+
+async def test_o_on_the_accounts_list_signs_the_selected_oauth_account_in(app, idp):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.current_mode == "contacts", "the contacts mode")
+        await pilot.press("f3")
+        await pilot.pause()
+        accounts = app.screen
+        assert accounts.selected_account().name == "alice" and "o" in app.active_bindings
+        await pilot.press("down")  # the password account: no sign-in key
+        await pilot.pause()
+        assert accounts.selected_account().name == "pw" and "o" not in app.active_bindings
+        await pilot.press("up", "o")
+        await until(pilot, lambda: isinstance(app.screen, OAuthSignInScreen) and app.screen.state == "device",
+                    "the device code")
+        assert app.screen.account.name == "alice"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is accounts
 
 
 def test_countdown_and_code_formatting():
