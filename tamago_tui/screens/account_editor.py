@@ -70,7 +70,7 @@ class AccountEditor(BaseScreen[str | None]):
         self.last_report = None
         self.pristine: tuple | None = None  # the form as opened, to tell whether escape loses anything
         # The auth a preset suggested; once the person picks another, presets leave it alone.
-        self.suggested_auth = account.auth if account else "password"
+        self.suggested_auth = _auth_of(account)
         self.auth_chosen = account is not None
         # An OAuth sign-in stored for this unsaved account, forgotten again if it is not saved.
         self.unsaved_sign_in: Account | None = None
@@ -93,8 +93,7 @@ class AccountEditor(BaseScreen[str | None]):
                                  placeholder="display name (optional)")
             with Horizontal(classes="field-row"):
                 yield Label("Auth", classes="field-label")
-                yield Select(AUTH_CHOICES, value=a.auth if a else "password", allow_blank=False,
-                             id="auth", compact=True)
+                yield Select(AUTH_CHOICES, value=_auth_of(a), allow_blank=False, id="auth", compact=True)
             yield from self._row("Pass cmd", "password_command", a.password_command if a else "",
                                  placeholder="a command that prints the password (pass, gopass…)",
                                  row_id="password-command-row")
@@ -687,6 +686,16 @@ def folder_order(folders: list[tuple[str, tuple[str, ...]]]) -> list[tuple[str, 
         return 0 if name.upper() == "INBOX" else 1 if special_use(flags) else 2
 
     return sorted(folders, key=rank)
+
+
+def _auth_of(account: Account | None) -> str:
+    """The Auth choice for an account; a password command counts even where auth was left at
+    "password" (as this editor used to save it)."""
+    if account is None:
+        return "password"
+    if account.auth == "password" and account.password_command:
+        return "command"
+    return account.auth if account.auth in {v for _, v in AUTH_CHOICES} else "password"
 
 
 def _same_login(a: Account, b: Account) -> bool:

@@ -118,3 +118,12 @@ async def test_editing_an_oauth_account_shows_its_settings(make_app):
         assert app.focused is screen.query_one("#auth", Select)  # no password field to land on
         assert not shown(screen, "#imap-password-row")
         assert screen.form_account().oauth_mechanism == "OAUTHBEARER"
+
+
+def test_an_old_account_with_a_password_command_opens_as_password_command():
+    from tamago_tui.screens.account_editor import _auth_of
+
+    old = sample_account().with_(auth="password", password_command="pass show mail")
+    assert _auth_of(old) == "command"
+    assert _auth_of(sample_account()) == "password" and _auth_of(None) == "password"
+    assert _auth_of(sample_account().with_(auth="oauth2")) == "oauth2"
