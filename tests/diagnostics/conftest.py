@@ -9,103 +9,10 @@ from __future__ import annotations
 
 import socket
 import threading
-from typing import Callable
 
 import pytest
 
-Handler = Callable[[socket.socket, "Listener"], None]
-
-
-class Listener:
-    """A TCP server on 127.0.0.1 that runs `handler` for each connection in a thread."""
-
-    def __init__(self, handler: Handler):
-        self.handler = handler
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        self.received = bytearray()
-        self.connections = 0
-        self.stop = threading.Event()
-        self._clients: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self.stop.is_set():
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            self._clients.append(client)
-            threading.Thread(target=self._run, args=(client,), daemon=True).start()
-
-    def _run(self, client: socket.socket) -> None:
-        try:
-            self.handler(client, self)
-        except OSError:
-            pass
-        finally:
-            client.close()
-
-    def recv_line(self, client: socket.socket) -> bytes:
-        """Read one line from the client, recording it."""
-        data = bytearray()
-        while not data.endswith(b"\n"):
-            chunk = client.recv(1)
-            if not chunk:
-                break
-            data += chunk
-        self.received += data
-        return bytes(data)
-
-    def drain(self, client: socket.socket) -> None:
-        """Record everything until the client goes away or the test ends."""
-        client.settimeout(0.2)
-        while not self.stop.is_set():
-            try:
-                chunk = client.recv(4096)
-            except socket.timeout:
-                continue
-            if not chunk:
-                return
-            self.received += chunk
-
-    def close(self) -> None:
-        self.stop.set()
-        self.sock.close()
-        for client in self._clients:
-            try:
-                client.close()
-            except OSError:
-                pass
-
-
-@pytest.fixture
-def listen():
-    listeners: list[Listener] = []
-
-    def start(handler: Handler) -> Listener:
-        listener = Listener(handler)
-        listeners.append(listener)
-        return listener
-
-    yield start
-    for listener in listeners:
-        listener.close()
-
-
-@pytest.fixture
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
+from tests.loopback import Handler, Listener, closed_port, listen  # noqa: F401 (fixtures)
 
 
 def silent(client: socket.socket, listener: Listener) -> None:

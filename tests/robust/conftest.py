@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import errno
 import os
-import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
-from typing import Callable
 
 import pytest
+
+from tests.loopback import listen  # noqa: F401 (a fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,75 +81,3 @@ def assert_clean_failure(result: subprocess.CompletedProcess, code: int = 1) -> 
     assert "Traceback" not in result.stderr and "Traceback" not in result.stdout, result.stderr
     assert "unexpected error" not in result.stderr, result.stderr
     assert result.stderr.strip(), "a failure must say what went wrong"
-
-
-class Listener:
-    """A loopback TCP server that runs `handler(client, listener)` per connection and records
-    every byte it receives in `received`."""
-
-    def __init__(self, handler: Callable[[socket.socket, "Listener"], None]):
-        self.handler = handler
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.received = bytearray()
-        self.stop = threading.Event()
-        self._clients: list[socket.socket] = []
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while not self.stop.is_set():
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            self._clients.append(client)
-            threading.Thread(target=self._run, args=(client,), daemon=True).start()
-
-    def _run(self, client: socket.socket) -> None:
-        try:
-            self.handler(client, self)
-        except OSError:
-            pass
-        finally:
-            client.close()
-
-    def read_line(self, client: socket.socket) -> bytes:
-        data = bytearray()
-        while not data.endswith(b"\n"):
-            chunk = client.recv(1)
-            if not chunk:
-                break
-            data += chunk
-        self.received += data
-        return bytes(data)
-
-    def trickle(self, client: socket.socket, data: bytes, pause: float = 0.05) -> None:
-        """Send `data` a byte at a time, each well inside any per-read timeout, until the
-        client hangs up or the test ends."""
-        for byte in data:
-            if self.stop.wait(pause):
-                return
-            client.sendall(bytes([byte]))
-
-    def close(self) -> None:
-        self.stop.set()
-        self.sock.close()
-        for client in self._clients:
-            try:
-                client.close()
-            except OSError:
-                pass
-
-
-@pytest.fixture
-def listen():
-    listeners: list[Listener] = []
-
-    def start(handler) -> Listener:
-        listener = Listener(handler)
-        listeners.append(listener)
-        return listener
-
-    yield start
-    for listener in listeners:
-        listener.close()
