@@ -14,7 +14,7 @@ from .. import tls as tls_mod
 from ..models import Security, ServerSettings
 from ..sasl import initial_response
 from ..wire import Conn, Deadline, StepTimeout, WireError, open_tcp, resolve
-from .steps import OK, WARN, Session, StepFailed, StepResult
+from .steps import OK, SKIPPED, WARN, Session, StepFailed, StepResult
 
 PLAIN_PORTS = {143, 25, 587, 2525}
 IMPLICIT_TLS_PORTS = {993, 465}
@@ -60,6 +60,28 @@ class WireSession(Session):
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+
+    def starttls_needed(self, offered: bool) -> StepResult | None:
+        """The STARTTLS policy both protocols share: None means "issue STARTTLS now".
+
+        Implicit TLS and security "none" skip it; a missing STARTTLS under security
+        "starttls" fails the step before any password could be sent (never a downgrade).
+        """
+        security = self.settings.security
+        if security is Security.SSL:
+            return StepResult(SKIPPED, "not needed: the connection is TLS from the start (implicit TLS)")
+        if security is Security.NONE:
+            if offered:
+                return StepResult(WARN, "offered but not used, because security is 'none': "
+                                        "choose STARTTLS to encrypt this connection")
+            return StepResult(SKIPPED, "not offered, and not used (security is 'none')")
+        if not offered:
+            raise StepFailed(
+                "the server does not offer STARTTLS, so the connection cannot be encrypted; "
+                "tamago will not continue unencrypted and did not send the password",
+                category="starttls_unavailable",
+            )
+        return None
 
     def starttls_dance(self, conn: Conn) -> None:
         """Plain-text exchange up to the point the handshake starts (for the certificate peek)."""

@@ -280,20 +280,9 @@ class ImapSession(WireSession):
 
     def step_starttls(self, deadline: Deadline) -> StepResult:
         offered = self._has("STARTTLS")
-        security = self.settings.security
-        if security is Security.SSL:
-            return StepResult(SKIPPED, "not needed: the connection is TLS from the start (implicit TLS)")
-        if security is Security.NONE:
-            if offered:
-                return StepResult(WARN, "offered but not used, because security is 'none': "
-                                        "choose STARTTLS to encrypt this connection")
-            return StepResult(SKIPPED, "not offered, and not used (security is 'none')")
-        if not offered:
-            raise StepFailed(
-                "the server does not offer STARTTLS, so the connection cannot be encrypted; "
-                "tamago will not continue unencrypted and did not send the password",
-                category="starttls_unavailable",
-            )
+        skipped = self.starttls_needed(offered)
+        if skipped is not None:
+            return skipped
         assert self.wire is not None
         _, status, text = self.wire.command(b"STARTTLS")
         if status != "OK":
