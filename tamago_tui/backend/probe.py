@@ -19,6 +19,7 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 from .models import Security
 
@@ -137,49 +138,78 @@ def _imap_capabilities(lines: _Lines, tag: str) -> tuple[str, ...]:
     raise ProbeFailed("no end to the CAPABILITY response")
 
 
-def probe_imap(
-    host: str, address: str, port: int, security: Security, *, timeout: float, context: ssl.SSLContext
-) -> ProbeResult:
+class _Session:
+    """The probe's connection: its line reader, and the STARTTLS upgrade in place."""
+
+    def __init__(self, sock: socket.socket, host: str, context: ssl.SSLContext, deadline: float):
+        self.sock, self.host, self.context, self.deadline = sock, host, context, deadline
+        self.lines = _Lines(sock, deadline)
+
+    def upgrade(self) -> None:
+        self.sock = _wrap(self.sock, self.host, self.context, self.deadline)
+        self.lines.set_socket(self.sock)
+
+
+# What a protocol's conversation reports: (ok, detail, capabilities, greeting).
+Outcome = tuple[bool, str, tuple[str, ...], str]
+
+
+def _probe(protocol: str, host: str, address: str, port: int, security: Security, timeout: float,
+           context: ssl.SSLContext, converse: Callable[["_Session", Security], Outcome]) -> ProbeResult:
+    """Connect (TLS first for implicit TLS) within one deadline, let `converse` talk, always close."""
     deadline = time.monotonic() + timeout
 
     def result(ok: bool, detail: str, caps=(), cert="", greeting="") -> ProbeResult:
-        return ProbeResult("imap", host, port, security, address, ok, detail, tuple(caps), cert, greeting)
+        return ProbeResult(protocol, host, port, security, address, ok, detail, tuple(caps), cert, greeting)
 
-    sock = None
+    sock = session = None
     try:
         sock = _connect(address, port, deadline)
         if security is Security.SSL:
             sock = _wrap(sock, host, context, deadline)
-        lines = _Lines(sock, deadline)
-        greeting = _imap_session(lines)[0]
-        caps = _imap_capabilities(lines, "t1")
-        if security is Security.STARTTLS:
-            if "STARTTLS" not in caps:
-                return result(False, "the server does not offer STARTTLS", caps, greeting=greeting)
-            lines.send("t2 STARTTLS")
-            reply = lines.line()
-            while reply.startswith("*"):
-                reply = lines.line()
-            if not reply.upper().startswith("T2 OK"):
-                return result(False, f"STARTTLS refused: {reply[:80]}", caps, greeting=greeting)
-            sock = _wrap(sock, host, context, deadline)
-            lines.set_socket(sock)
-            caps = _imap_capabilities(lines, "t3")
-        if "IMAP4REV1" not in caps and "IMAP4REV2" not in caps:
-            return result(False, "the server does not announce IMAP4rev1", caps, greeting=greeting)
-        try:
-            lines.send("t9 LOGOUT")
-        except OSError:
-            pass
-        return result(True, "IMAP server answered", caps, greeting=greeting)
+        session = _Session(sock, host, context, deadline)
+        ok, detail, caps, greeting = converse(session, security)
+        return result(ok, detail, caps, greeting=greeting)
     except ssl.SSLCertVerificationError as exc:
         reason = exc.verify_message or str(exc)
-        return result(True, "IMAP over TLS answered, but its certificate is not trusted", cert=reason)
+        return result(True, f"{protocol.upper()} over TLS answered, but its certificate is not trusted",
+                      cert=reason)
     except (ProbeFailed, OSError) as exc:
         return result(False, str(exc) or type(exc).__name__)
     finally:
-        if sock is not None:
-            sock.close()
+        live = session.sock if session is not None else sock
+        if live is not None:
+            live.close()
+
+
+def _converse_imap(session: _Session, security: Security) -> Outcome:
+    lines = session.lines
+    greeting = _imap_session(lines)[0]
+    caps = _imap_capabilities(lines, "t1")
+    if security is Security.STARTTLS:
+        if "STARTTLS" not in caps:
+            return False, "the server does not offer STARTTLS", caps, greeting
+        lines.send("t2 STARTTLS")
+        reply = lines.line()
+        while reply.startswith("*"):
+            reply = lines.line()
+        if not reply.upper().startswith("T2 OK"):
+            return False, f"STARTTLS refused: {reply[:80]}", caps, greeting
+        session.upgrade()
+        caps = _imap_capabilities(lines, "t3")
+    if "IMAP4REV1" not in caps and "IMAP4REV2" not in caps:
+        return False, "the server does not announce IMAP4rev1", caps, greeting
+    try:
+        lines.send("t9 LOGOUT")
+    except OSError:
+        pass
+    return True, "IMAP server answered", caps, greeting
+
+
+def probe_imap(
+    host: str, address: str, port: int, security: Security, *, timeout: float, context: ssl.SSLContext
+) -> ProbeResult:
+    return _probe("imap", host, address, port, security, timeout, context, _converse_imap)
 
 
 def _smtp_reply(lines: _Lines) -> tuple[int, list[str]]:
@@ -206,45 +236,30 @@ def _ehlo(lines: _Lines, sock: socket.socket) -> tuple[str, ...]:
     return tuple(t.split()[0].upper() for t in texts[1:] if t.split())
 
 
+def _converse_smtp(session: _Session, security: Security) -> Outcome:
+    lines = session.lines
+    code, texts = _smtp_reply(lines)
+    greeting = f"{code} {texts[0] if texts else ''}"
+    if code != 220:
+        return False, f"the server refused the session: {greeting[:80]}", (), greeting
+    caps = _ehlo(lines, session.sock)
+    if security is Security.STARTTLS:
+        if "STARTTLS" not in caps:
+            return False, "the server does not offer STARTTLS", caps, greeting
+        lines.send("STARTTLS")
+        code, texts = _smtp_reply(lines)
+        if code != 220:
+            return False, f"STARTTLS refused ({code})", caps, greeting
+        session.upgrade()
+        caps = _ehlo(lines, session.sock)
+    try:
+        lines.send("QUIT")
+    except OSError:
+        pass
+    return True, "SMTP server answered", caps, greeting
+
+
 def probe_smtp(
     host: str, address: str, port: int, security: Security, *, timeout: float, context: ssl.SSLContext
 ) -> ProbeResult:
-    deadline = time.monotonic() + timeout
-
-    def result(ok: bool, detail: str, caps=(), cert="", greeting="") -> ProbeResult:
-        return ProbeResult("smtp", host, port, security, address, ok, detail, tuple(caps), cert, greeting)
-
-    sock = None
-    try:
-        sock = _connect(address, port, deadline)
-        if security is Security.SSL:
-            sock = _wrap(sock, host, context, deadline)
-        lines = _Lines(sock, deadline)
-        code, texts = _smtp_reply(lines)
-        greeting = f"{code} {texts[0] if texts else ''}"
-        if code != 220:
-            return result(False, f"the server refused the session: {greeting[:80]}", greeting=greeting)
-        caps = _ehlo(lines, sock)
-        if security is Security.STARTTLS:
-            if "STARTTLS" not in caps:
-                return result(False, "the server does not offer STARTTLS", caps, greeting=greeting)
-            lines.send("STARTTLS")
-            code, texts = _smtp_reply(lines)
-            if code != 220:
-                return result(False, f"STARTTLS refused ({code})", caps, greeting=greeting)
-            sock = _wrap(sock, host, context, deadline)
-            lines.set_socket(sock)
-            caps = _ehlo(lines, sock)
-        try:
-            lines.send("QUIT")
-        except OSError:
-            pass
-        return result(True, "SMTP server answered", caps, greeting=greeting)
-    except ssl.SSLCertVerificationError as exc:
-        reason = exc.verify_message or str(exc)
-        return result(True, "SMTP over TLS answered, but its certificate is not trusted", cert=reason)
-    except (ProbeFailed, OSError) as exc:
-        return result(False, str(exc) or type(exc).__name__)
-    finally:
-        if sock is not None:
-            sock.close()
+    return _probe("smtp", host, address, port, security, timeout, context, _converse_smtp)
