@@ -20,8 +20,8 @@ import ipaddress
 import shutil
 import dns.resolver
 
-from .process import (HOST, ServerProcess, ServerStartError, free_ports, log_tail,
-                      port_accepts, private_dir, remove_dir)
+from .process import (HOST, ManagedServer, ServerProcess, ServerStartError, free_ports, log_tail,
+                      port_accepts, private_dir)
 
 DNSMASQ = shutil.which("dnsmasq", path="/usr/sbin:/usr/bin:/sbin") or "/usr/sbin/dnsmasq"
 LOCAL_DOMAINS = ("test", "example", "invalid", "example.com", "example.net", "example.org")
@@ -34,7 +34,7 @@ def _check_name(name: str) -> str:
     return name.rstrip(".")
 
 
-class DnsServer:
+class DnsServer(ManagedServer):
     host = HOST
 
     def __init__(self, name: str = "dns"):
@@ -156,24 +156,6 @@ class DnsServer:
         if self._process is not None:
             self._process.stop()
         self.start()
-
-    def stop(self, *, remove: bool = True) -> None:
-        if self._process is not None:
-            self._process.stop()
-        if remove:
-            remove_dir(self.root)
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
-
-    def alive(self) -> bool:
-        return self._process is not None and self._process.alive()
-
-    def check_alive(self) -> None:
-        if self._process is None:
-            raise AssertionError(f"{self.name} was never started")
-        self._process.check_alive()
 
     def log_tail(self, lines: int = 40) -> str:
         return log_tail(self.log_path, lines)

@@ -32,7 +32,7 @@ from pathlib import Path
 from imapclient import IMAPClient
 
 from .certs import TestCA
-from .process import (HOST, ServerDied, ServerProcess, ServerStartError, free_ports,
+from .process import (HOST, ManagedServer, ServerDied, ServerProcess, ServerStartError, free_ports,
                       log_tail, port_accepts, private_dir, remove_dir)
 from .users import DEFAULT_USERS, DOMAIN, GMAIL_FOLDERS, KINDS, STANDARD_FOLDERS, MailUser
 
@@ -71,7 +71,7 @@ def _namespace(section: str, folders: dict[str, str], *, disabled: bool) -> str:
             f"{body}}}\n")
 
 
-class Dovecot:
+class Dovecot(ManagedServer):
     """One private Dovecot instance. Call start(), then stop() (which removes its files)."""
 
     host = HOST
@@ -159,18 +159,9 @@ class Dovecot:
         if remove:
             remove_dir(self.root)
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
-
-    def alive(self) -> bool:
-        return self._process is not None and self._process.alive()
-
     def check_alive(self) -> None:
         """Raise ServerDied (with the log tail) if the master exited or a process panicked."""
-        if self._process is None:
-            raise ServerDied(f"{self.name} was never started")
-        self._process.check_alive()
+        super().check_alive()
         crashes = [line for line in self._new_log_lines()
                    if " Panic: " in line or " Fatal: " in line]
         if crashes:

@@ -205,3 +205,31 @@ def _signal(send: Callable[[], None]) -> None:
         send()
     except ProcessLookupError:
         pass
+
+
+class ManagedServer:
+    """What the test servers share: a started `ServerProcess` in `_process`, a `name`,
+    and a private `root` directory removed on stop."""
+
+    name: str
+    root: Path
+    _process: ServerProcess | None = None
+
+    def stop(self, *, remove: bool = True) -> None:
+        if self._process is not None:
+            self._process.stop()
+        if remove:
+            remove_dir(self.root)
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def alive(self) -> bool:
+        return self._process is not None and self._process.alive()
+
+    def check_alive(self) -> None:
+        """Raise ServerDied (with the log tail) if the process exited."""
+        if self._process is None:
+            raise ServerDied(f"{self.name} was never started")
+        self._process.check_alive()

@@ -25,7 +25,7 @@ from typing import Any
 
 from .certs import TestCA
 from .dovecot import Dovecot
-from .process import HOST, ServerProcess, private_dir, remove_dir
+from .process import HOST, ManagedServer, ServerProcess, private_dir
 
 DAEMON = Path(__file__).with_name("smtp_daemon.py")
 TIMEOUT = 10.0
@@ -48,7 +48,7 @@ class ReceivedMessage:
     data: bytes              # the message exactly as received after DATA
 
 
-class SmtpServer:
+class SmtpServer(ManagedServer):
     host = HOST
     hostname = "localhost"
 
@@ -106,24 +106,6 @@ class SmtpServer:
                                  f"expected {self._process.pid}")
         self.ports = ready["ports"]
         return self
-
-    def stop(self, *, remove: bool = True) -> None:
-        if self._process is not None:
-            self._process.stop()
-        if remove:
-            remove_dir(self.root)
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
-
-    def alive(self) -> bool:
-        return self._process is not None and self._process.alive()
-
-    def check_alive(self) -> None:
-        if self._process is None:
-            raise AssertionError(f"{self.name} was never started")
-        self._process.check_alive()
 
     def log_tail(self, lines: int = 40) -> str:
         return self._process.tail(lines) if self._process else ""
