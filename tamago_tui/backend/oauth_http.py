@@ -6,8 +6,11 @@ import ipaddress
 import json
 import logging
 import re
+import http.client
 import socket
 import ssl
+import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -21,7 +24,8 @@ from .oauth_providers import ProviderConfig
 log = logging.getLogger("tamago.oauth")
 
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
-DEFAULT_TIMEOUT = 20.0  # seconds for each request to an OAuth endpoint
+DEFAULT_TIMEOUT = 20.0  # seconds for a whole request to an OAuth endpoint
+MAX_RESPONSE = 1 << 20  # an OAuth JSON answer is a few hundred bytes; refuse to read a megabyte
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -71,8 +75,95 @@ def _network_error(url: str, exc: BaseException) -> NetworkError:
     return NetworkError(f"Could not reach the sign-in server {host}: {reason}", category=category)
 
 
+class _Deadline:
+    """One request's deadline: every socket it opens is shut down when time is up.
+
+    The socket timeout alone only bounds each read, so a server that trickles a
+    byte every few seconds could hold a sign-in forever; this bounds the whole
+    request (connect, TLS, headers and body).
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.expired = threading.Event()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._socks: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> "_Deadline":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._timer.cancel()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._socks.append(sock)
+        if self.expired.is_set():
+            self._expire()
+
+    def _expire(self) -> None:
+        self.expired.set()
+        with self._lock:
+            socks = list(self._socks)
+        for sock in socks:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def _opener(url: str, deadline: _Deadline):
+    """A urllib opener whose connections report their sockets to `deadline`."""
+
+    class HTTPS(http.client.HTTPSConnection):
+        def connect(self) -> None:
+            super().connect()
+            deadline.watch(self.sock)
+
+    class HTTP(http.client.HTTPConnection):
+        def connect(self) -> None:
+            super().connect()
+            deadline.watch(self.sock)
+
+    context = ssl.create_default_context()
+
+    class HTTPSHandler(urllib.request.HTTPSHandler):
+        def https_open(self, req):
+            return self.do_open(HTTPS, req, context=context)
+
+    class HTTPHandler(urllib.request.HTTPHandler):
+        def http_open(self, req):
+            return self.do_open(HTTP, req)
+
+    handlers: list = [HTTPSHandler(), HTTPHandler()]
+    if _is_loopback(urllib.parse.urlsplit(url).hostname or ""):
+        handlers.append(urllib.request.ProxyHandler({}))  # never send loopback to a proxy
+    return urllib.request.build_opener(*handlers)
+
+
+def _read_body(response, deadline: _Deadline) -> bytes:
+    body = bytearray()
+    while chunk := response.read(16384):
+        body += chunk
+        if len(body) > MAX_RESPONSE:
+            raise NetworkError(
+                f"The sign-in server sent an answer larger than {MAX_RESPONSE // 1024} KiB; "
+                "an OAuth answer is a few hundred bytes. Check the endpoint URL.",
+                category="server_unavailable",
+            )
+    if deadline.expired.is_set():
+        raise TimeoutError("timed out")
+    return bytes(body)
+
+
 def post_form(url: str, params: dict[str, str], *, timeout: float) -> tuple[int, dict]:
-    """POST a form and return (HTTP status, JSON body). Never raises on HTTP 4xx/5xx."""
+    """POST a form and return (HTTP status, JSON body). Never raises on HTTP 4xx/5xx.
+
+    `timeout` bounds the whole request, not only each read.
+    """
     check_endpoint(url)
     data = urllib.parse.urlencode(params).encode("ascii")
     request = urllib.request.Request(
@@ -85,17 +176,20 @@ def post_form(url: str, params: dict[str, str], *, timeout: float) -> tuple[int,
         },
         method="POST",
     )
-    handlers: list = [urllib.request.HTTPSHandler(context=ssl.create_default_context())]
-    if _is_loopback(urllib.parse.urlsplit(url).hostname or ""):
-        handlers.append(urllib.request.ProxyHandler({}))  # never send loopback to a proxy
-    opener = urllib.request.build_opener(*handlers)
-    try:
-        with opener.open(request, timeout=timeout) as response:
-            status, body = response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        status, body = exc.code, exc.read()
-    except (urllib.error.URLError, OSError) as exc:
-        raise _network_error(url, exc) from exc
+    started = time.monotonic()
+    with _Deadline(timeout) as deadline:
+        opener = _opener(url, deadline)
+        try:
+            try:
+                with opener.open(request, timeout=timeout) as response:
+                    status, body = response.status, _read_body(response, deadline)
+            except urllib.error.HTTPError as exc:
+                status, body = exc.code, _read_body(exc, deadline)
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            if deadline.expired.is_set():
+                waited = time.monotonic() - started
+                exc = TimeoutError(f"no complete answer within {waited:.0f} seconds")
+            raise _network_error(url, exc) from exc
     try:
         payload = json.loads(body.decode("utf-8")) if body else {}
     except (UnicodeDecodeError, json.JSONDecodeError):
