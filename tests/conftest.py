@@ -18,6 +18,7 @@ def tamago_home(tmp_path, monkeypatch):
     # Keep the developer's keyring and XDG dirs out of the tests.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "xdg-site"))  # no /etc/xdg/tamago/oauth.toml
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     return home
 

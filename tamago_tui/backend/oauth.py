@@ -403,6 +403,7 @@ class OAuth:
             "provider_name": None,
             "client_id": None,
             "client_id_configured": False,
+            "client_id_from": None,
             "flows": [],
             "signed_in": False,
             "scopes": [],
@@ -420,6 +421,7 @@ class OAuth:
                 provider_name=provider.name or provider.key,
                 client_id=provider.client_id or None,
                 client_id_configured=bool(provider.client_id),
+                client_id_from=provider.client_id_from or None,
                 flows=list(provider.flows),
             )
         if account.token_command:

@@ -1,16 +1,34 @@
-"""OAuth authorization servers as data: data/oauth.toml merged with config `[oauth.NAME]` tables."""
+"""OAuth authorization servers as data, in three layers, each overriding the one before:
+
+1. built-in: tamago_tui/data/oauth.toml (endpoints, scopes; no client IDs);
+2. site: `tamago/oauth.toml` in each system config directory ($XDG_CONFIG_DIRS,
+   /etc/xdg/tamago/oauth.toml on Debian), where an administrator or a packager
+   sets the client IDs of the organisation's own app registrations for every user;
+3. the user's config.toml `[oauth.NAME]` tables.
+
+Each server remembers where its client ID came from, so `tamago oauth providers`
+and the account editor can say so.
+"""
 
 from __future__ import annotations
 
+import os
 import tomllib
 import urllib.parse
 from dataclasses import dataclass, field, fields, replace
 from importlib import resources
+from pathlib import Path
+
+import platformdirs
 
 from . import providers as presets
 from .errors import ConfigError, NotFound, OAuthError
 from .log import register_secret
 from .models import Account
+from .paths import APP_NAME
+
+BUILTIN = "built-in"
+USER_CONFIG = "config.toml"
 
 FLOWS = ("device", "loopback", "paste")
 
@@ -36,6 +54,8 @@ class ProviderConfig:
     presets: tuple[str, ...] = ()
     domains: tuple[str, ...] = ()
     register_url: str = ""
+    # Where client_id was set: BUILTIN, a site file's path, USER_CONFIG, or "" (nowhere).
+    client_id_from: str = field(default="", compare=False)
 
     def endpoint(self, which: str) -> str:
         """An endpoint with `{tenant}` filled in; empty when the server has none."""
@@ -61,8 +81,8 @@ class ProviderConfig:
             raise OAuthError(
                 f"No OAuth client ID is configured for {self.name or self.key}. Register an "
                 f"app ({self.register_url or 'see docs/oauth.md'}) and put its client ID in "
-                f"config.toml under [oauth.{self.key}] as client_id = \"...\". "
-                "docs/oauth.md explains each step.",
+                f"config.toml under [oauth.{self.key}] as client_id = \"...\" (or an administrator "
+                f"sets it for everyone in {site_hint()}). docs/oauth.md explains each step.",
                 category="oauth_misconfigured",
                 error="invalid_client",
             )
@@ -77,12 +97,16 @@ class ProviderConfig:
 _LIST_FIELDS = {"scopes", "presets", "domains"}
 
 
-def _provider_from_table(key: str, table: dict, base: ProviderConfig | None = None) -> ProviderConfig:
-    known = {f.name for f in fields(ProviderConfig)} - {"key"}
+def _provider_from_table(key: str, table: dict, base: ProviderConfig | None = None,
+                         source: str = USER_CONFIG) -> ProviderConfig:
+    known = {f.name for f in fields(ProviderConfig)} - {"key", "client_id_from"}
+    where = f"[oauth.{key}]" if source == USER_CONFIG else f"[{key}] in {source}"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table.")
     unknown = set(table) - known - {"base"}
     if unknown:
         raise ConfigError(
-            f"[oauth.{key}] has unknown keys: {', '.join(sorted(unknown))}. "
+            f"{where} has unknown keys: {', '.join(sorted(unknown))}. "
             f"Known keys: {', '.join(sorted(known))}."
         )
     values: dict = {}
@@ -95,7 +119,7 @@ def _provider_from_table(key: str, table: dict, base: ProviderConfig | None = No
             value = tuple(str(v) for v in value)
         elif name == "auth_params":
             if not isinstance(value, dict):
-                raise ConfigError(f"[oauth.{key}] auth_params must be a table.")
+                raise ConfigError(f"{where} auth_params must be a table.")
             value = {str(k): str(v) for k, v in value.items()}
         elif name == "device_pkce":
             value = bool(value)
@@ -103,7 +127,13 @@ def _provider_from_table(key: str, table: dict, base: ProviderConfig | None = No
             value = str(value)
         values[name] = value
     if "default_flow" in values and values["default_flow"] not in FLOWS:
-        raise ConfigError(f"[oauth.{key}] default_flow must be one of {', '.join(FLOWS)}.")
+        raise ConfigError(f"{where} default_flow must be one of {', '.join(FLOWS)}.")
+    if "client_id" in values:
+        values["client_id_from"] = source if values["client_id"] else ""
+    if base is not None and base.key != key:
+        # A new server built on another one is chosen by name (oauth_provider); it does not
+        # take over its base's presets and domains unless it lists its own.
+        values = {"presets": (), "domains": (), **values}
     provider = replace(base, key=key, **values) if base else ProviderConfig(key=key, **values)
     register_secret(provider.client_secret)
     return provider
@@ -114,30 +144,80 @@ def builtin_provider_tables() -> dict[str, dict]:
     return tomllib.loads(text)
 
 
-def load_providers(overrides: dict[str, dict] | None = None) -> dict[str, ProviderConfig]:
-    """The built-in servers with the user's `[oauth.NAME]` tables applied on top.
+def site_files() -> list[Path]:
+    """The administrator's OAuth files that exist, least important first.
 
-    A table naming a built-in server overrides its keys; a new name defines a new
-    server, starting from `base = "<name>"` when given.
+    $XDG_CONFIG_DIRS lists the most important directory first, so the list is reversed
+    and each file overrides the ones before it.
     """
-    providers = {key: _provider_from_table(key, table) for key, table in builtin_provider_tables().items()}
-    pending = dict(overrides or {})
-    # Resolve tables whose base is defined in this same file after them.
+    dirs = platformdirs.site_config_dir(APP_NAME, multipath=True).split(os.pathsep)
+    return [path for path in (Path(d) / "oauth.toml" for d in reversed(dirs) if d) if path.is_file()]
+
+
+def site_hint() -> str:
+    """Where an administrator's OAuth file goes on this machine (the most important site dir)."""
+    first = platformdirs.site_config_dir(APP_NAME, multipath=True).split(os.pathsep)[0]
+    return str(Path(first) / "oauth.toml")
+
+
+def site_tables(path: Path) -> dict[str, dict]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"Cannot read the site OAuth file {path}: {exc.strerror or exc}.") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"The site OAuth file {path} is not valid TOML: {exc}.") from exc
+
+
+def _apply(providers: dict[str, ProviderConfig], tables: dict[str, dict], source: str) -> None:
+    """Apply one layer of tables: a known name overrides its keys; a new name defines a
+    server, starting from `base = "<name>"` when given (also one defined later in the layer)."""
+    pending = dict(tables)
     for _ in range(len(pending) + 1):
         progressed = False
         for key, table in list(pending.items()):
-            base_key = table.get("base") or (key if key in providers else "")
+            base_key = (table.get("base") if isinstance(table, dict) else "") or (key if key in providers else "")
             if base_key and base_key not in providers:
                 continue
-            providers[key] = _provider_from_table(key, table, providers.get(base_key))
+            providers[key] = _provider_from_table(key, table, providers.get(base_key), source)
             del pending[key]
             progressed = True
         if not progressed:
             break
     if pending:
         key, table = next(iter(pending.items()))
-        raise ConfigError(f"[oauth.{key}] has base = {table.get('base')!r}, which is not an OAuth server.")
+        where = f"[oauth.{key}]" if source == USER_CONFIG else f"[{key}] in {source}"
+        raise ConfigError(f"{where} has base = {table.get('base')!r}, which is not an OAuth server.")
+
+
+def load_providers(overrides: dict[str, dict] | None = None, *, site: bool = True) -> dict[str, ProviderConfig]:
+    """The built-in servers, then the site files, then the user's `[oauth.NAME]` tables."""
+    providers: dict[str, ProviderConfig] = {}
+    _apply(providers, builtin_provider_tables(), BUILTIN)
+    if site:
+        for path in site_files():
+            _apply(providers, site_tables(path), str(path))
+    _apply(providers, overrides or {}, USER_CONFIG)
     return providers
+
+
+def describe(provider: ProviderConfig) -> dict:
+    """What `tamago oauth providers` shows of one server. A client ID is a public
+    identifier; the client secret is only ever reported as set or not."""
+    return {
+        "key": provider.key,
+        "name": provider.name or provider.key,
+        "client_id": provider.client_id or None,
+        "client_id_from": provider.client_id_from or None,
+        "client_secret_set": bool(provider.client_secret),
+        "flows": list(provider.flows),
+        "default_flow": provider.default_flow,
+        "tenant": provider.tenant or None,
+        "scopes": list(provider.scopes),
+        "presets": list(provider.presets),
+        "domains": list(provider.domains),
+        "register_url": provider.register_url or None,
+    }
 
 
 def provider_for_account(account: Account, providers: dict[str, ProviderConfig]) -> ProviderConfig:

@@ -1,4 +1,5 @@
-"""`tamago oauth login|status|logout ACCOUNT`: OAuth 2.0 sign-in, also over SSH.
+"""`tamago oauth login|status|logout ACCOUNT` and `tamago oauth providers`: OAuth 2.0
+sign-in, also over SSH, and which client IDs are configured where.
 
 login flows:
   device    show a code and a URL; enter the code on any device (Microsoft's default)
@@ -56,6 +57,17 @@ def register(sub) -> None:
     logout.add_argument("account", metavar="ACCOUNT", help="account name or address")
     logout.add_argument("--no-revoke", action="store_true", help="only forget locally; do not tell the provider")
     logout.set_defaults(func=run_logout)
+
+    providers = actions.add_parser(
+        "providers",
+        help="list the OAuth servers, their client IDs and where each was set",
+        description="List the OAuth authorization servers tamago knows (built-in, the site files in "
+        "$XDG_CONFIG_DIRS/tamago/oauth.toml, and [oauth.NAME] in config.toml), whether each has a client "
+        "ID and which layer set it. Never prints a client secret. Exit code 0 when every server that "
+        "a provider preset uses has a client ID, 1 when one has none.",
+    )
+    providers.add_argument("--json", action="store_true", help="print JSON")
+    providers.set_defaults(func=run_providers)
 
 
 def oauth_for(services) -> oauth_mod.OAuth:
@@ -194,6 +206,38 @@ def run_status(args, services) -> int:
         if not status["signed_in"] and status["auth"] == "oauth2":
             print(f"Sign in with `tamago oauth login {status['account']}`.")
     return 0 if status["signed_in"] else 1
+
+
+def run_providers(args, services) -> int:
+    from tamago_tui.backend.oauth_providers import describe, load_providers, site_files
+
+    servers = [describe(p) for p in load_providers(services.config.oauth).values()]
+    missing = [s["key"] for s in servers if s["presets"] and not s["client_id"]]
+    if args.json:
+        print_json({
+            "providers": servers,
+            "site_files": [str(path) for path in site_files()],
+            "config_file": str(services.paths.config_file),
+        })
+        return 1 if missing else 0
+    for server in servers:
+        print(f"{server['name']} [oauth.{server['key']}]")
+        if server["client_id"]:
+            secret = ", with a client secret" if server["client_secret_set"] else ""
+            print(f"  client ID   {server['client_id']} (from {server['client_id_from']}{secret})")
+        else:
+            print("  client ID   not configured")
+        flows = ", ".join(f + (" (default)" if f == server["default_flow"] else "") for f in server["flows"])
+        print(f"  sign-in     {flows or 'none (no endpoints)'}")
+        if server["presets"]:
+            print(f"  presets     {', '.join(server['presets'])}")
+        if not server["client_id"] and server["register_url"]:
+            print(f"  register    {server['register_url']}")
+    if missing:
+        print(f"\nNo client ID for: {', '.join(missing)}. Register an app (docs/oauth.md) and set "
+              f"client_id under [oauth.NAME] in {services.paths.config_file}, or ask your administrator "
+              "to put it in the site file for everyone.")
+    return 1 if missing else 0
 
 
 def run_logout(args, services) -> int:

@@ -331,7 +331,8 @@ class AccountEditor(BaseScreen[str | None]):
             return
         name = escape(server.name or server.key)
         if server.client_id:
-            info.update(f"[b]OAuth provider:[/b] {name} · client ID configured ✓ · "
+            where = " (site)" if server.client_id_from not in ("config.toml", "built-in") else ""
+            info.update(f"[b]OAuth provider:[/b] {name} · client ID configured{where} ✓ · "
                         f"{escape(FLOW_NAMES.get(server.default_flow, server.default_flow))} sign-in (ctrl+o)")
         else:
             info.update(f"[b]OAuth provider:[/b] {name} · [b]no client ID configured[/b]: register an app and "

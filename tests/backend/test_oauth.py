@@ -550,3 +550,48 @@ def test_a_configured_client_secret_never_reaches_the_log(tmp_path):
     text = (tmp_path / "tamago.log").read_text()
     assert "GOCSPX-not-really-secret-42" not in text and "123.apps.googleusercontent.com" in text
     assert "GOCSPX" not in repr(oauth.load_providers(loaded.oauth)["google"])
+
+
+# --------------------------------------------------------------------------- site defaults
+
+
+def _site_file(root, text: str):
+    path = root / "tamago" / "oauth.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_site_files_set_client_ids_for_everyone_and_the_user_config_wins(tmp_path, monkeypatch):
+    first = _site_file(tmp_path / "etc-local", '[microsoft]\nclient_id = "site-first"\n')
+    second = _site_file(tmp_path / "etc", '[microsoft]\nclient_id = "site-second"\ntenant = "organizations"\n'
+                                          '[google]\nclient_id = "g.apps"\nclient_secret = "site-secret"\n'
+                                          '[contoso]\nbase = "microsoft"\ntenant = "contoso.example"\n')
+    # $XDG_CONFIG_DIRS lists the most important directory first.
+    monkeypatch.setenv("XDG_CONFIG_DIRS", f"{tmp_path / 'etc-local'}:{tmp_path / 'etc'}")
+    providers = oauth.load_providers()
+    microsoft = providers["microsoft"]
+    assert (microsoft.client_id, microsoft.client_id_from) == ("site-first", str(first))
+    assert microsoft.tenant == "organizations"  # keys the first file does not set come from the next
+    assert (providers["google"].client_id_from, providers["google"].client_secret) == (str(second), "site-secret")
+    contoso = providers["contoso"]
+    assert contoso.endpoint("token") == "https://login.microsoftonline.com/contoso.example/oauth2/v2.0/token"
+    assert contoso.presets == () and contoso.domains == ()  # chosen by name, never by preset
+
+    mine = oauth.load_providers({"microsoft": {"client_id": "mine"}, "google": {"tenant": "x"}})
+    assert (mine["microsoft"].client_id, mine["microsoft"].client_id_from) == ("mine", "config.toml")
+    assert mine["google"].client_id_from == str(second)  # the user's table did not set client_id
+    assert oauth.load_providers(site=False)["microsoft"].client_id == ""
+
+
+@pytest.mark.parametrize("text, words", [
+    ("[microsoft\n", "not valid TOML"),
+    ('[microsoft]\nclient_idd = "typo"\n', "[microsoft] in"),
+    ('[x]\nbase = "nowhere"\n', "nowhere"),
+])
+def test_a_broken_site_file_is_a_config_error_naming_the_file(tmp_path, monkeypatch, text, words):
+    path = _site_file(tmp_path / "etc", text)
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "etc"))
+    with pytest.raises(ConfigError) as err:
+        oauth.load_providers()
+    assert words in str(err.value) and str(path) in str(err.value)
