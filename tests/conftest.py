@@ -8,7 +8,8 @@ from tamago_tui.backend.paths import Paths
 from tamago_tui.backend.services import Services
 
 # Real Dovecot, SMTP and DNS servers on loopback: see tests/servers/README.md.
-pytest_plugins = ["tests.servers.fixtures", "pytester"]
+# The OAuth fixtures (idp, oauth_dovecot, oauth_smtp, headless_home): tests/oauth_helpers.py.
+pytest_plugins = ["tests.servers.fixtures", "tests.oauth_helpers", "pytester"]
 
 
 @pytest.fixture(autouse=True)

@@ -1,16 +1,65 @@
-"""Helpers shared by the OAuth tests: accounts, the OAuth facade on the test IdP, and the
-person's side of each sign-in flow (approving a device code, following the browser redirect)."""
+"""Helpers shared by the OAuth tests: fixtures for the loopback IdP and the real servers
+that check its tokens, accounts, the OAuth facade on the test IdP, and the person's side of
+each sign-in flow (approving a device code, following the browser redirect).
+
+The fixtures are a pytest plugin (tests/conftest.py loads it). `idp` starts the server
+with a device-code polling interval of 1 s; a module sets `IDP_OPTIONS = {...}` to change it.
+"""
 
 from __future__ import annotations
 
 import urllib.error
 import urllib.request
 
+import pytest
+
+from tamago_tui.backend import config as config_mod
 from tamago_tui.backend import oauth
 from tamago_tui.backend.config import Config
 from tamago_tui.backend.models import Account, Security, ServerSettings
 from tamago_tui.backend.oauth_flows import DeviceCodeFlow
-from tests.servers.oauth_server import TEST_CLIENT_ID, OAuthTestServer
+from tamago_tui.backend.paths import Paths
+from tests.servers.oauth_server import TEST_CLIENT_ID, OAuthTestServer, started
+
+
+@pytest.fixture(autouse=True)
+def _fresh_token_cache():
+    """Access tokens are cached per process; no test sees another's."""
+    oauth._cache.clear()
+    yield
+    oauth._cache.clear()
+
+
+@pytest.fixture
+def idp(request):
+    """The loopback authorization server."""
+    server = started(**getattr(request.module, "IDP_OPTIONS", {"device_interval": 1}))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def oauth_dovecot(dovecot_factory, idp):
+    """A real Dovecot whose oauth2 passdb asks the IdP's introspection endpoint."""
+    return dovecot_factory(oauth2_introspection_url=idp.introspection_url)
+
+
+@pytest.fixture
+def oauth_smtp(smtp_factory, oauth_dovecot, idp):
+    """The real submission server, checking tokens with the same IdP and delivering to oauth_dovecot."""
+    return smtp_factory(dovecot=oauth_dovecot, oauth2_introspection_url=idp.introspection_url)
+
+
+@pytest.fixture
+def headless_home(tamago_home, idp, monkeypatch):
+    """A headless machine (no keyring: the encrypted store, unlocked from the environment) with
+    an OAuth account `alice` on the test IdP and a password account `pw`."""
+    monkeypatch.setenv("TAMAGO_MASTER_PASSWORD", "correct horse battery staple")
+    monkeypatch.delenv("SSH_CONNECTION", raising=False)
+    accounts = {"alice": make_account(), "pw": make_account(name="pw", email="pw@example.test", auth="password")}
+    config = Config(accounts=accounts, oauth={"test": idp.provider_table(TEST_CLIENT_ID)})
+    config_mod.save(config, Paths.resolve(tamago_home).config_file)
+    return tamago_home
 
 
 def make_account(name="alice", email="alice@example.test", **changes) -> Account:

@@ -20,21 +20,9 @@ from tamago_tui.backend.errors import AuthError, ConfigError, NetworkError, OAut
 from tamago_tui.backend.log import setup as setup_log
 from tamago_tui.backend.oauth_flows import AuthCodeFlow, DeviceCodeFlow, parse_redirect, s256, ssh_forward_hint
 from tests.oauth_helpers import browser_redirect, facade, make_account, sign_in_with_device, visit
-from tests.servers.oauth_server import started
 
 
-@pytest.fixture(autouse=True)
-def _fresh_token_cache():
-    oauth._cache.clear()
-    yield
-    oauth._cache.clear()
-
-
-@pytest.fixture
-def idp():
-    server = started()
-    yield server
-    server.stop()
+IDP_OPTIONS = {}  # device codes are polled at once (the tests play the person in-line)
 
 
 # --------------------------------------------------------------------------- provider data

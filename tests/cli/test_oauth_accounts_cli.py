@@ -11,34 +11,17 @@ import tomllib
 import pytest
 
 from tamago_tui.backend import config as config_mod
-from tamago_tui.backend import oauth
 from tamago_tui.backend.config import Config
 from tamago_tui.backend.paths import Paths
 from tamago_tui.cli import main
-from tests.servers.oauth_server import TEST_CLIENT_ID, started
+from tests.servers.oauth_server import TEST_CLIENT_ID
 
 pytestmark = pytest.mark.servers
 
 
-@pytest.fixture(autouse=True)
-def _fresh_token_cache():
-    oauth._cache.clear()
-    yield
-    oauth._cache.clear()
-
-
 @pytest.fixture
-def idp():
-    server = started(device_interval=1)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def servers(dovecot_factory, smtp_factory, idp):
-    dovecot = dovecot_factory(oauth2_introspection_url=idp.introspection_url)
-    smtp = smtp_factory(dovecot=dovecot, oauth2_introspection_url=idp.introspection_url)
-    return dovecot, smtp
+def servers(oauth_dovecot, oauth_smtp):
+    return oauth_dovecot, oauth_smtp
 
 
 @pytest.fixture

@@ -10,42 +10,18 @@ import time
 
 import pytest
 
-from tamago_tui.backend import config as config_mod
 from tamago_tui.backend import oauth
-from tamago_tui.backend.config import Config
 from tamago_tui.backend.paths import Paths
 from tamago_tui.backend.secrets import SecretStore
 from tamago_tui.backend.services import Services
 from tamago_tui.cli import main
 from tamago_tui.cli import oauth as cli_oauth
-from tests.oauth_helpers import browser_redirect, make_account, visit
-from tests.servers.oauth_server import TEST_CLIENT_ID, started
-
-
-@pytest.fixture(autouse=True)
-def _fresh_token_cache():
-    oauth._cache.clear()
-    yield
-    oauth._cache.clear()
+from tests.oauth_helpers import browser_redirect, visit
 
 
 @pytest.fixture
-def idp():
-    server = started(device_interval=1)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def home(tamago_home, idp, monkeypatch):
-    monkeypatch.setenv("TAMAGO_MASTER_PASSWORD", "correct horse battery staple")
-    monkeypatch.delenv("SSH_CONNECTION", raising=False)
-    config = Config(
-        accounts={"alice": make_account(), "pw": make_account(name="pw", email="pw@example.test", auth="password")},
-        oauth={"test": idp.provider_table(TEST_CLIENT_ID)},
-    )
-    config_mod.save(config, Paths.resolve(tamago_home).config_file)
-    return tamago_home
+def home(headless_home):
+    return headless_home
 
 
 @pytest.fixture

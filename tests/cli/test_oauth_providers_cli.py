@@ -11,21 +11,11 @@ import time
 import pytest
 
 from tamago_tui.backend import config as config_mod
-from tamago_tui.backend import oauth
 from tamago_tui.backend.config import Config
 from tamago_tui.backend.paths import Paths
 from tamago_tui.cli import main
 from tests.oauth_helpers import make_account
-from tests.servers.oauth_server import TEST_CLIENT_ID, started
-
-
-@pytest.fixture
-def idp():
-    oauth._cache.clear()
-    server = started(device_interval=1)
-    yield server
-    server.stop()
-    oauth._cache.clear()
+from tests.servers.oauth_server import TEST_CLIENT_ID
 
 
 def _toml_table(name: str, table: dict) -> str:

@@ -11,33 +11,10 @@ import pytest
 from tamago_tui.backend import oauth, sasl
 from tamago_tui.backend.errors import AuthError, OAuthError
 from tests.oauth_helpers import facade, make_account, sign_in_with_device
-from tests.servers.oauth_server import started
 
 pytestmark = pytest.mark.servers
 
-
-@pytest.fixture(autouse=True)
-def _fresh_token_cache():
-    oauth._cache.clear()
-    yield
-    oauth._cache.clear()
-
-
-@pytest.fixture
-def idp():
-    server = started()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def oauth_dovecot(dovecot_factory, idp):
-    return dovecot_factory(oauth2_introspection_url=idp.introspection_url)
-
-
-@pytest.fixture
-def oauth_smtp(smtp_factory, oauth_dovecot, idp):
-    return smtp_factory(dovecot=oauth_dovecot, oauth2_introspection_url=idp.introspection_url)
+IDP_OPTIONS = {}  # device codes are polled at once (the tests play the person in-line)
 
 
 def imap_login(dovecot, mechanism, user, token):

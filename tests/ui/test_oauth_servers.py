@@ -18,34 +18,10 @@ from tamago_tui.screens.confirm import Confirm
 from tamago_tui.screens.connection_test import ConnectionTestScreen
 from tamago_tui.screens.oauth_signin import OAuthSignInScreen
 from tests.oauth_helpers import facade, make_account, sign_in_with_device
-from tests.servers.oauth_server import TEST_CLIENT_ID, started
+from tests.servers.oauth_server import TEST_CLIENT_ID
 from tests.ui.test_oauth_signin import all_bytes_under, make_tamago, stored_grant, text_of, until
 
 pytestmark = pytest.mark.servers
-
-
-@pytest.fixture(autouse=True)
-def _fresh_token_cache():
-    oauth._cache.clear()
-    yield
-    oauth._cache.clear()
-
-
-@pytest.fixture
-def idp():
-    server = started(device_interval=1)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def oauth_dovecot(dovecot_factory, idp):
-    return dovecot_factory(oauth2_introspection_url=idp.introspection_url)
-
-
-@pytest.fixture
-def oauth_smtp(smtp_factory, oauth_dovecot, idp):
-    return smtp_factory(dovecot=oauth_dovecot, oauth2_introspection_url=idp.introspection_url)
 
 
 def servers_for(dovecot, smtp) -> dict:

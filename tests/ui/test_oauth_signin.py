@@ -25,32 +25,11 @@ from tamago_tui.backend.services import Services
 from tamago_tui.widgets.error_modal import ErrorModal
 from tamago_tui.screens.oauth_signin import OAuthSignInScreen, clock_text, spaced
 from tests.oauth_helpers import browser_redirect, make_account, visit
-from tests.servers.oauth_server import TEST_CLIENT_ID, started
-
-
-@pytest.fixture(autouse=True)
-def _fresh_token_cache():
-    oauth._cache.clear()
-    yield
-    oauth._cache.clear()
 
 
 @pytest.fixture
-def idp():
-    server = started(device_interval=1)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def home(tamago_home, idp, monkeypatch):
-    """A headless machine: no keyring, so the encrypted store, unlocked from the environment."""
-    monkeypatch.setenv("TAMAGO_MASTER_PASSWORD", "correct horse battery staple")
-    monkeypatch.delenv("SSH_CONNECTION", raising=False)
-    accounts = {"alice": make_account(), "pw": make_account(name="pw", email="pw@example.test", auth="password")}
-    config = Config(accounts=accounts, oauth={"test": idp.provider_table(TEST_CLIENT_ID)})
-    config_mod.save(config, Paths.resolve(tamago_home).config_file)
-    return tamago_home
+def home(headless_home):
+    return headless_home
 
 
 def make_tamago(home) -> TamagoApp:
