@@ -9,7 +9,6 @@ import re
 import http.client
 import socket
 import ssl
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -20,6 +19,7 @@ from . import troubleshoot
 from .errors import NetworkError, OAuthError
 from .log import register_secret
 from .oauth_providers import ProviderConfig
+from .wire import Watchdog
 
 log = logging.getLogger("tamago.oauth")
 
@@ -75,48 +75,10 @@ def _network_error(url: str, exc: BaseException) -> NetworkError:
     return NetworkError(f"Could not reach the sign-in server {host}: {reason}", category=category)
 
 
-class _Deadline:
-    """One request's deadline: every socket it opens is shut down when time is up.
-
-    The socket timeout alone only bounds each read, so a server that trickles a
-    byte every few seconds could hold a sign-in forever; this bounds the whole
-    request (connect, TLS, headers and body).
-    """
-
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-        self.expired = threading.Event()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-        self._socks: list[socket.socket] = []
-        self._lock = threading.Lock()
-
-    def __enter__(self) -> "_Deadline":
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._timer.cancel()
-
-    def watch(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._socks.append(sock)
-        if self.expired.is_set():
-            self._expire()
-
-    def _expire(self) -> None:
-        self.expired.set()
-        with self._lock:
-            socks = list(self._socks)
-        for sock in socks:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
-def _opener(url: str, deadline: _Deadline):
-    """A urllib opener whose connections report their sockets to `deadline`."""
+def _opener(url: str, deadline: Watchdog):
+    """A urllib opener whose connections hand their sockets to `deadline`, which shuts them
+    when time is up: the socket timeout alone only bounds each read, so a server that
+    trickles a byte every few seconds could otherwise hold a sign-in forever."""
 
     class HTTPS(http.client.HTTPSConnection):
         def connect(self) -> None:
@@ -144,7 +106,7 @@ def _opener(url: str, deadline: _Deadline):
     return urllib.request.build_opener(*handlers)
 
 
-def _read_body(response, deadline: _Deadline) -> bytes:
+def _read_body(response, deadline: Watchdog) -> bytes:
     body = bytearray()
     while chunk := response.read(16384):
         body += chunk
@@ -154,7 +116,7 @@ def _read_body(response, deadline: _Deadline) -> bytes:
                 "an OAuth answer is a few hundred bytes. Check the endpoint URL.",
                 category="server_unavailable",
             )
-    if deadline.expired.is_set():
+    if deadline.expired:
         raise TimeoutError("timed out")
     return bytes(body)
 
@@ -177,7 +139,7 @@ def post_form(url: str, params: dict[str, str], *, timeout: float) -> tuple[int,
         method="POST",
     )
     started = time.monotonic()
-    with _Deadline(timeout) as deadline:
+    with Watchdog(timeout) as deadline:
         opener = _opener(url, deadline)
         try:
             try:
@@ -186,7 +148,7 @@ def post_form(url: str, params: dict[str, str], *, timeout: float) -> tuple[int,
             except urllib.error.HTTPError as exc:
                 status, body = exc.code, _read_body(exc, deadline)
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-            if deadline.expired.is_set():
+            if deadline.expired:
                 waited = time.monotonic() - started
                 exc = TimeoutError(f"no complete answer within {waited:.0f} seconds")
             raise _network_error(url, exc) from exc
