@@ -209,7 +209,7 @@ def run_status(args, services) -> int:
 
 
 def run_providers(args, services) -> int:
-    from tamago_tui.backend.oauth_providers import describe, load_providers, site_files
+    from tamago_tui.backend.oauth_providers import describe, load_providers, site_files, site_hint
 
     servers = [describe(p) for p in load_providers(services.config.oauth).values()]
     missing = [s["key"] for s in servers if s["presets"] and not s["client_id"]]
@@ -219,8 +219,7 @@ def run_providers(args, services) -> int:
             "site_files": [str(path) for path in site_files()],
             "config_file": str(services.paths.config_file),
         })
-        return 1 if missing else 0
-    for server in servers:
+    for server in [] if args.json else servers:
         print(f"{server['name']} [oauth.{server['key']}]")
         if server["client_id"]:
             secret = ", with a client secret" if server["client_secret_set"] else ""
@@ -234,9 +233,9 @@ def run_providers(args, services) -> int:
         if not server["client_id"] and server["register_url"]:
             print(f"  register    {server['register_url']}")
     if missing:
-        print(f"\nNo client ID for: {', '.join(missing)}. Register an app (docs/oauth.md) and set "
+        print(f"No client ID for: {', '.join(missing)}. Register an app (docs/oauth.md) and set "
               f"client_id under [oauth.NAME] in {services.paths.config_file}, or ask your administrator "
-              "to put it in the site file for everyone.")
+              f"to put it in {site_hint()} for everyone.", file=sys.stderr)
     return 1 if missing else 0
 
 

@@ -40,7 +40,9 @@ def site(tmp_path, monkeypatch, idp):
 
 def test_providers_shows_where_each_client_id_comes_from(tamago_home, site, capsys):
     assert main(["oauth", "providers", "--json"]) == 1  # Google, used by a preset, has none
-    data = json.loads(capsys.readouterr().out)
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert "No client ID for: google." in err
     servers = {s["key"]: s for s in data["providers"]}
     assert data["site_files"] == [str(site)]
     assert data["config_file"] == str(Paths.resolve(tamago_home).config_file)
@@ -52,16 +54,16 @@ def test_providers_shows_where_each_client_id_comes_from(tamago_home, site, caps
     assert servers["test"]["client_id"] == TEST_CLIENT_ID and servers["test"]["client_secret_set"] is False
 
     assert main(["oauth", "providers"]) == 1
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert f"ms-site-id (from {site})" in out
-    assert "No client ID for: google." in out and "site file" in out
+    assert "No client ID for: google." in err and f"{site.parent.parent}/tamago/oauth.toml" in err
 
     config_mod.save(Config(oauth={"google": {"client_id": "mine.apps", "client_secret": "shh-not-shown"}}),
                     Paths.resolve(tamago_home).config_file)
     assert main(["oauth", "providers"]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "mine.apps (from config.toml, with a client secret)" in out
-    assert "shh-not-shown" not in out and "No client ID" not in out
+    assert "shh-not-shown" not in out + err and "No client ID" not in err
 
 
 def test_sign_in_uses_the_site_client_id(tamago_home, site, idp, capsys):
