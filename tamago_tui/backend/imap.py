@@ -31,6 +31,7 @@ from . import tls as tls_mod
 from . import wire
 from .errors import AuthError, NetworkError, TamagoError
 from .log import register_secret
+from .neterrors import network_error, other_os_error
 from .models import Account, Security, ServerSettings
 
 log = logging.getLogger("tamago.imap")
@@ -246,34 +247,20 @@ def translate(exc: BaseException, target: Target) -> TamagoError:
     """A library or socket exception as a categorised `TamagoError`."""
     settings = target.settings
     where = f"{settings.host}:{settings.port}"
-    if isinstance(exc, tls_mod.PinMismatchError):
-        return NetworkError(f"{where}: {exc}", category="certificate_invalid")
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        message = f"{where}: the certificate is not trusted ({tls_mod.verification_reason(exc)})"
+
+    def fingerprint() -> str:
         from .diagnostics import peek_certificate  # lazy: diagnostics imports this module's siblings
 
         cert = peek_certificate(settings, "imap", timeout=5.0)
-        fp = cert.sha256 if cert else ""
-        if fp:
-            message += f". Its SHA-256 fingerprint is {fp}; pin it for this account if you trust this server"
-        error = NetworkError(message, category="certificate_invalid")
-        error.fingerprint = fp  # type: ignore[attr-defined]
+        return cert.sha256 if cert else ""
+
+    if (error := network_error(exc, settings, fingerprint)) is not None:
         return error
-    if isinstance(exc, ssl.SSLError):
-        return NetworkError(f"{where}: TLS failed ({exc.reason or exc})", category="tls_mismatch")
-    if isinstance(exc, socket.gaierror):
-        return NetworkError(f"Cannot resolve {settings.host}: {exc.strerror or exc}", category="dns_failure")
-    if isinstance(exc, ConnectionRefusedError):
-        return NetworkError(f"{where} refused the connection", category="connection_refused")
-    if isinstance(exc, (socket.timeout, TimeoutError)):
-        return NetworkError(f"{where} did not answer in time", category="timeout")
     if isinstance(exc, IMAPClientAbortError):
         return NetworkError(f"{where} closed the connection: {_server_text(exc)}", category="server_unavailable")
     if isinstance(exc, (IMAPClientError, imaplib.IMAP4.error)):
         return NetworkError(f"{where}: {_server_text(exc)}", category="unknown")
-    if isinstance(exc, OSError):
-        return NetworkError(f"{where}: {exc.strerror or exc}", category="connection_refused")
-    return NetworkError(f"{where}: {type(exc).__name__}: {exc}", category="unknown")
+    return other_os_error(exc, settings)
 
 
 def _abandon(client: imapclient.IMAPClient) -> None:

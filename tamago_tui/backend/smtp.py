@@ -11,7 +11,6 @@ connecting, the handshake and every reply. Failures become categorised
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
 
 import aiosmtplib
@@ -21,6 +20,7 @@ from . import tls as tls_mod
 from .categorize import refine
 from .errors import AuthError, NetworkError, TamagoError
 from .log import register_secret
+from .neterrors import network_error, other_os_error
 from .models import Account, Security, ServerSettings
 
 
@@ -150,21 +150,8 @@ def translate(exc: BaseException, settings: ServerSettings, *, fingerprint: str 
                           security=settings.security.value)
         return AuthError(f"The server refused the login for {settings.username}: {text}", category=category)
     root = _root(exc)
-    if isinstance(root, tls_mod.PinMismatchError):
-        return NetworkError(f"{where}: {root}", category="certificate_invalid")
-    if isinstance(root, ssl.SSLCertVerificationError):
-        message = f"{where}: the certificate is not trusted ({tls_mod.verification_reason(root)})"
-        if fingerprint:
-            message += f". Its SHA-256 fingerprint is {fingerprint}; pin it for this account if you trust this server"
-        error = NetworkError(message, category="certificate_invalid")
-        error.fingerprint = fingerprint  # type: ignore[attr-defined]
+    if (error := network_error(root, settings, lambda: fingerprint)) is not None:
         return error
-    if isinstance(root, ssl.SSLError):
-        return NetworkError(f"{where}: TLS failed ({root.reason or root})", category="tls_mismatch")
-    if isinstance(root, socket.gaierror):
-        return NetworkError(f"Cannot resolve {settings.host}: {root.strerror or root}", category="dns_failure")
-    if isinstance(root, ConnectionRefusedError):
-        return NetworkError(f"{where} refused the connection", category="connection_refused")
     if isinstance(exc, aiosmtplib.SMTPTimeoutError) or isinstance(root, (TimeoutError, asyncio.TimeoutError)):
         return NetworkError(f"{where} did not answer in time", category="timeout")
     if isinstance(exc, aiosmtplib.SMTPServerDisconnected):
@@ -174,6 +161,4 @@ def translate(exc: BaseException, settings: ServerSettings, *, fingerprint: str 
         return NetworkError(f"{where}: {exc.code} {exc.message}", category=category)
     if isinstance(exc, aiosmtplib.SMTPException) and "AUTH" in str(exc).upper():
         return NetworkError(f"{where}: {exc}", category="smtp_auth_disabled")
-    if isinstance(root, OSError):
-        return NetworkError(f"{where}: {root.strerror or root}", category="connection_refused")
-    return NetworkError(f"{where}: {type(exc).__name__}: {exc}", category="unknown")
+    return other_os_error(root if isinstance(root, OSError) else exc, settings)
