@@ -275,6 +275,22 @@ class _Context:
     def tls(self) -> ssl.SSLContext:
         return self.options.ssl_context or ssl.create_default_context()
 
+    def wait(self, future, attempts: list[Attempt], source: str, name: str, *, failed: str = "failed",
+             no_answer: str = "no answer in time", errors: tuple = (NetworkError,)):
+        """The future's result within the step budget, or _FAILED after noting in `attempts` why not."""
+        try:
+            return future.result(timeout=self.budget() + 0.5)
+        except FutureTimeout:
+            attempts.append(Attempt(source, name, "timeout", no_answer))
+        except DnsTimeout as exc:
+            attempts.append(Attempt(source, name, "timeout", str(exc)))
+        except errors as exc:
+            attempts.append(Attempt(source, name, failed, str(exc)))
+        return _FAILED
+
+
+_FAILED = object()  # what _Context.wait returns when a step gave nothing usable
+
 
 def _from_preset(ctx: _Context) -> tuple[Finding | None, list[Attempt]]:
     provider = providers.for_domain(ctx.domain)
@@ -290,8 +306,8 @@ def _from_autoconfig(ctx: _Context) -> tuple[Finding | None, list[Attempt]]:
     urls = hook(ctx.domain, ctx.email) if hook else autoconfig.candidate_urls(ctx.domain, ctx.email)
     attempts: list[Attempt] = []
 
-    def get(url: str) -> autoconfig.Fetched:
-        return autoconfig.fetch(
+    def get(url: str) -> tuple[autoconfig.Fetched, autoconfig.AutoconfigDocument]:
+        fetched = autoconfig.fetch(
             url,
             ctx.resolver,
             timeout=ctx.budget(),
@@ -299,24 +315,18 @@ def _from_autoconfig(ctx: _Context) -> tuple[Finding | None, list[Attempt]]:
             https_port=ctx.options.https_port,
             context=ctx.tls,
         )
+        return fetched, autoconfig.parse(fetched.body, ctx.email, ctx.domain)
 
     # Not a `with` block: returning must not wait for lower-priority fetches still running.
     pool = ThreadPoolExecutor(max_workers=max(1, len(urls)), thread_name_prefix="tamago-autoconfig")
     try:
         futures = [(url, pool.submit(get, url)) for url in urls]
         for url, future in futures:
-            try:
-                fetched = future.result(timeout=ctx.budget() + 0.5)
-                document = autoconfig.parse(fetched.body, ctx.email, ctx.domain)
-            except FutureTimeout:
-                attempts.append(Attempt("autoconfig", url, "timeout", "no answer in time"))
+            got = ctx.wait(future, attempts, "autoconfig", url, failed="nothing",
+                           errors=(autoconfig.AutoconfigError, NetworkError))
+            if got is _FAILED:
                 continue
-            except DnsTimeout as exc:
-                attempts.append(Attempt("autoconfig", url, "timeout", str(exc)))
-                continue
-            except (autoconfig.AutoconfigError, NetworkError) as exc:
-                attempts.append(Attempt("autoconfig", url, "nothing", str(exc)))
-                continue
+            fetched, document = got
             confidence = "high" if fetched.secure else "medium"
             notes = list(document.notes)
             if not fetched.secure:
@@ -356,16 +366,8 @@ def _from_srv(ctx: _Context) -> tuple[Finding | None, list[Attempt]]:
         futures = [(label, proto, security, pool.submit(query, label)) for label, proto, security in _SRV_SERVICES]
         for label, proto, security, future in futures:
             name = f"{label}.{ctx.domain}"
-            try:
-                records = future.result(timeout=ctx.budget() + 0.5)
-            except FutureTimeout:
-                attempts.append(Attempt("srv", name, "timeout", "no answer in time"))
-                continue
-            except DnsTimeout as exc:
-                attempts.append(Attempt("srv", name, "timeout", str(exc)))
-                continue
-            except NetworkError as exc:
-                attempts.append(Attempt("srv", name, "failed", str(exc)))
+            records = ctx.wait(future, attempts, "srv", name)
+            if records is _FAILED:
                 continue
             if not records:
                 attempts.append(Attempt("srv", name, "nothing", "no SRV record"))
@@ -443,16 +445,8 @@ def _from_guess(ctx: _Context, need_imap: bool, need_smtp: bool) -> tuple[Findin
         resolving = {host: pool.submit(ctx.resolver.addresses, host, timeout=ctx.budget()) for host in hosts}
         addresses: dict[str, str] = {}
         for host, future in resolving.items():
-            try:
-                found = future.result(timeout=ctx.budget() + 0.5)
-            except FutureTimeout:
-                attempts.append(Attempt("guess", host, "timeout", "no DNS answer in time"))
-                continue
-            except DnsTimeout as exc:
-                attempts.append(Attempt("guess", host, "timeout", str(exc)))
-                continue
-            except NetworkError as exc:
-                attempts.append(Attempt("guess", host, "failed", str(exc)))
+            found = ctx.wait(future, attempts, "guess", host, no_answer="no DNS answer in time")
+            if found is _FAILED:
                 continue
             if found:
                 addresses[host] = found[0]
