@@ -20,6 +20,7 @@ def load(name: str) -> list[dict]:
 
 REAL = load("error_strings.toml")
 HELD_OUT = load("heldout_wordings.toml")
+BATCH3 = load("heldout_batch3.toml")  # never used for tuning: see its header
 
 
 def run(case: dict):
@@ -51,6 +52,14 @@ def test_held_out_wording_accuracy():
     accuracy = 1 - len(wrong) / len(HELD_OUT)
     assert len(HELD_OUT) >= 80
     assert accuracy >= 0.9, wrong
+
+
+def test_untuned_held_out_batch_accuracy():
+    """Batch 3 was scored once (52/56) and never tuned on; this guards against regressions."""
+    assert len(BATCH3) >= 50
+    assert {case["category"] for case in BATCH3} == set(CATEGORIES) - {"unknown"}
+    wrong = [(case["text"], case["category"], run(case).category) for case in BATCH3 if run(case).category != case["category"]]
+    assert 1 - len(wrong) / len(BATCH3) >= 0.85, wrong
 
 
 def test_structured_evidence_is_more_confident_than_wording_alone():
