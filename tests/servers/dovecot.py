@@ -45,6 +45,13 @@ MAIL_GID = 8
 DH_PARAMS = Path("/usr/share/dovecot/dh.pem")
 TIMEOUT = 10.0  # seconds, for every socket and doveadm call the helpers make
 
+# Dovecot 2.3's own CAPABILITY list after login, without CONDSTORE and QRESYNC: for
+# `capabilities=NO_CONDSTORE`, a server whose clients must find flag changes themselves.
+NO_CONDSTORE = ("IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES "
+                "THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN "
+                "NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH "
+                "LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE LITERAL+ "
+                "NOTIFY SPECIAL-USE")
 _APPENDUID = re.compile(rb"APPENDUID (\d+) (\d+)")
 _MAILDIR_FLAGS = {"\\Draft": "D", "\\Flagged": "F", "\\Answered": "R", "\\Seen": "S",
                   "\\Deleted": "T"}
@@ -79,8 +86,11 @@ class Dovecot(ManagedServer):
 
     def __init__(self, ca: TestCA, *, cert: str = "server", starttls: bool = True,
                  users: Sequence[MailUser] = DEFAULT_USERS, name: str = "dovecot",
-                 oauth2_introspection_url: str | None = None):
+                 oauth2_introspection_url: str | None = None, capabilities: str | None = None):
         self.ca = ca
+        # Dovecot's `imap_capability`: the CAPABILITY list clients see after login, e.g.
+        # without CONDSTORE and QRESYNC to exercise a client's fallbacks (see fixtures.py).
+        self.capabilities = capabilities
         # With an RFC 7662 introspection URL, XOAUTH2 and OAUTHBEARER logins are
         # checked by Dovecot's oauth2 passdb against it (tests/servers/oauth_server.py).
         self.oauth2_introspection_url = oauth2_introspection_url
@@ -196,6 +206,8 @@ class Dovecot(ManagedServer):
             passdbs = (f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
                        f"  args = {self._write_oauth2_args()}\n}}\n")
             password_mechanisms = "  mechanisms = plain login\n"  # never a token as a password
+        capability_block = (f"protocol imap {{\n  imap_capability = {self.capabilities}\n}}\n"
+                            if self.capabilities else "")
         imaps = (f"  inet_listener imaps {{\n    address = {HOST}\n"
                  f"    port = {self.ports['imaps']}\n    ssl = yes\n  }}\n") if self.tls else ""
         return f"""# Generated for one test run; see tests/servers/dovecot.py.
@@ -241,7 +253,7 @@ service stats {{
     mode = 0666
   }}
 }}
-service imap-login {{
+{capability_block}service imap-login {{
   inet_listener imap {{
     address = {HOST}
     port = {self.ports['imap']}

@@ -134,6 +134,8 @@ def dovecot_factory(request, test_ca: TestCA) -> Iterator[Callable[..., Dovecot]
     starttls=False: `ssl = no`, so ports["imap"] does not offer STARTTLS (and no "imaps").
     oauth2_introspection_url: also offer XOAUTH2 and OAUTHBEARER, checked by Dovecot's
     oauth2 passdb against that RFC 7662 endpoint (see tests/servers/oauth_server.py).
+    capabilities: Dovecot's `imap_capability`, the CAPABILITY list after login (NO_CONDSTORE
+    is Dovecot's own list without CONDSTORE and QRESYNC).
     Stopped (SIGKILL to its process group, instant) and removed after the test.
     """
     _require(DOVECOT, DOVEADM)
@@ -141,10 +143,10 @@ def dovecot_factory(request, test_ca: TestCA) -> Iterator[Callable[..., Dovecot]
 
     def make(*, cert: str = "server", starttls: bool = True,
              users: tuple[MailUser, ...] = DEFAULT_USERS,
-             oauth2_introspection_url: str | None = None) -> Dovecot:
+             oauth2_introspection_url: str | None = None, capabilities: str | None = None) -> Dovecot:
         server = Dovecot(test_ca, cert=cert, starttls=starttls, users=users,
                          name=f"dovecot-{cert}{'' if starttls else '-plain'}",
-                         oauth2_introspection_url=oauth2_introspection_url)
+                         oauth2_introspection_url=oauth2_introspection_url, capabilities=capabilities)
         started.append(server)
         server.start()
         _watch(request, server)
