@@ -37,6 +37,7 @@ class FolderState:
     complete: bool = False  # the first full header sync of this UIDVALIDITY finished
     selected: bool = False
     last_sync_at: str = ""
+    flags_checked_at: str = ""  # when every indexed flag was last read (servers without CONDSTORE)
 
     @property
     def is_sent(self) -> bool:
@@ -80,6 +81,16 @@ def json_list(pairs) -> str:
     if _PLAIN.fullmatch(joined):
         return '["' + joined + '"]'
     return json.dumps(items, ensure_ascii=False)
+
+
+def _address_of(item: str) -> str:
+    """"Name <addr>" (or a bare address) -> addr, lower-cased."""
+    start, end = item.rfind("<"), item.rfind(">")
+    return (item[start + 1 : end] if 0 <= start < end else item).strip().lower()
+
+
+def _to_self(own: set[str], h: Header) -> bool:
+    return all(address.lower() in own for group in (h.to, h.cc, h.bcc) for _, address in group)
 
 
 class HeaderIndex:
@@ -145,8 +156,9 @@ class HeaderIndex:
     def reset_folder(self, state: FolderState, uidvalidity: int) -> tuple[FolderState, int]:
         """UIDVALIDITY changed: forget the folder's rows (cached bodies stay, keyed by Message-ID)."""
         with self.conn:
+            # Placeholders of server-filed sent mail (no UID) belong to no UIDVALIDITY: they stay.
             removed = self._delete_where(
-                "account = ? AND folder = ?", [state.account, state.name]
+                "account = ? AND folder = ? AND uid IS NOT NULL", [state.account, state.name]
             )
             state = replace(
                 state, uidvalidity=uidvalidity, uidnext=None, highestmodseq=None, synced_uid=0,
@@ -194,7 +206,8 @@ class HeaderIndex:
                 for offset, h in enumerate(headers):
                     rowid = first_id + offset
                     sender = _fmt(h.sender) if h.sender else ""
-                    sent = state.is_sent or (h.sender is not None and h.sender[1].lower() in own)
+                    from_me = h.sender is not None and h.sender[1].lower() in own
+                    sent = state.is_sent or from_me
                     rows.append((
                         rowid, account, folder, uidvalidity, h.uid, h.message_id, h.gm_msgid, h.date, sender,
                         json_list(h.to),
@@ -203,7 +216,9 @@ class HeaderIndex:
                         h.subject, h.size, h.flags, int(h.has_attachments), h.in_reply_to, h.refs,
                     ))
                     # Addresses for matching contacts. The account's own address is left out: it is
-                    # on nearly every message (a third of all rows) and never a contact of its own.
+                    # on nearly every message (a third of all rows). A note to self (from the own
+                    # address to nobody else) keeps it, so visiting yourself shows your notes.
+                    mine = own if not (from_me and _to_self(own, h)) else ()
                     seen = set()
                     roles = [("from", (h.sender,) if h.sender else ()), ("to", h.to), ("cc", h.cc)]
                     if sent:
@@ -211,7 +226,7 @@ class HeaderIndex:
                     for role, items in roles:
                         for _, address in items:
                             address = address.lower()
-                            if address not in own and (address, role) not in seen:
+                            if address not in mine and (address, role) not in seen:
                                 seen.add((address, role))
                                 addresses.append((rowid, address, role))
                 conn.executemany(
@@ -261,6 +276,74 @@ class HeaderIndex:
             sql += " AND uid <= ?"
             params.append(upto)
         return [r[0] for r in self.conn.execute(sql + " ORDER BY uid", params)]
+
+    def newest_uids(self, state: FolderState, limit: int) -> list[int]:
+        """The folder's `limit` highest indexed UIDs, ascending."""
+        rows = self.conn.execute(
+            "SELECT uid FROM messages WHERE account = ? AND folder = ? AND uidvalidity = ? AND uid IS NOT NULL "
+            "ORDER BY uid DESC LIMIT ?", [state.account, state.name, state.uidvalidity, limit],
+        ).fetchall()
+        return [r[0] for r in reversed(rows)]
+
+    def contact_uids(self, state: FolderState, addresses, upto: int | None = None) -> list[int]:
+        """UIDs of the folder's indexed messages from, to or cc (bcc) any of `addresses`, ascending."""
+        wanted = sorted({a.lower() for a in addresses if a})
+        if not wanted:
+            return []
+        sql = (
+            f"SELECT DISTINCT m.uid FROM message_addresses x JOIN messages m ON m.id = x.message_rowid "
+            f"WHERE x.address IN ({','.join('?' * len(wanted))}) AND m.account = ? AND m.folder = ? "
+            f"AND m.uidvalidity = ? AND m.uid IS NOT NULL"
+        )
+        params: list = [*wanted, state.account, state.name, state.uidvalidity]
+        if upto is not None:
+            sql += " AND m.uid <= ?"
+            params.append(upto)
+        return sorted(r[0] for r in self.conn.execute(sql, params))
+
+    # -- placeholders of sent mail the provider files itself (sentcopy.py) ----
+
+    def placeholders(self, account: str) -> list[dict]:
+        """The account's rows without UID (found by a partial index: only placeholders are read)."""
+        columns = ("id", "folder", "message_id", "date", "bcc")
+        sql = (f"SELECT {', '.join(columns)} FROM messages INDEXED BY idx_messages_placeholders "
+               "WHERE account = ? AND uid IS NULL ORDER BY id")
+        return [dict(zip(columns, row)) for row in self.conn.execute(sql, [account])]
+
+    def merge_placeholder(self, account: str, placeholder: dict) -> bool:
+        """When the synced copy (same account and Message-ID, with a UID) is in the index, carry the
+        placeholder's Bcc recipients over to it (a server copy may not keep them) and delete it."""
+        if not placeholder["message_id"]:
+            return False
+        copies = self.conn.execute(
+            "SELECT id, bcc FROM messages WHERE message_id = ? AND account = ? AND uid IS NOT NULL",
+            [placeholder["message_id"], account],
+        ).fetchall()
+        if not copies:
+            return False
+        blind = json.loads(placeholder["bcc"] or "[]")
+        blind_addresses = [r[0] for r in self.conn.execute(
+            "SELECT address FROM message_addresses WHERE message_rowid = ? AND role = 'bcc'", [placeholder["id"]])]
+        with self.conn:
+            for rowid, bcc in copies:
+                have = json.loads(bcc or "[]")
+                known = {_address_of(item) for item in have}
+                merged = have + [item for item in blind if _address_of(item) not in known]
+                if merged != have:
+                    self.conn.execute("UPDATE messages SET bcc = ? WHERE id = ?",
+                                      [json.dumps(merged, ensure_ascii=False), rowid])
+                present = {r[0] for r in self.conn.execute(
+                    "SELECT address FROM message_addresses WHERE message_rowid = ? AND role = 'bcc'", [rowid])}
+                self.conn.executemany(
+                    "INSERT INTO message_addresses (message_rowid, address, role) VALUES (?, ?, 'bcc')",
+                    [(rowid, address) for address in blind_addresses if address not in present],
+                )
+            self._delete_where("id = ?", [placeholder["id"]])
+        return True
+
+    def drop_rows(self, rowids: list[int]) -> int:
+        with self.conn:
+            return sum(self._delete_where("id = ?", [rowid]) for rowid in rowids)
 
     def count(self, account: str, folder: str | None = None) -> int:
         if folder is None:

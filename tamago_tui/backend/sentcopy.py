@@ -15,7 +15,18 @@ The outcome is one string for the outbox row's `sent_copy` column:
 So that a sent message shows in the contact's history at once, its header goes
 into the local index: with the real (UIDVALIDITY, UID) from APPENDUID when the
 server has UIDPLUS, or as a placeholder without UID when the provider files
-it (the synced copy has the same Message-ID and `history` shows it once).
+it. A placeholder lives until the sync settles it (`settle_placeholders`):
+- the provider's copy is synced (same account and Message-ID, any folder):
+  the placeholder's Bcc recipients, which the server copy may lack, move onto
+  that row and the placeholder is deleted;
+- the copy never comes: once the message is `PLACEHOLDER_GRACE_DAYS` old and a
+  complete folder that would hold it (its own folder, a \\Sent or \\All
+  folder) covers its date and was synced that long after it was sent, the
+  provider did not file it or the user deleted it there. The placeholder
+  leaves the index; the message itself stays in the outbox as sent
+  (`tamago outbox list --all`) and in the body cache (`tamago show MESSAGE_ID`
+  opens it offline). While no such folder is synced the placeholder is the
+  only trace in the contact's history, so it stays.
 """
 
 from __future__ import annotations
@@ -24,7 +35,7 @@ import logging
 import os
 import re
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email import message_from_bytes, policy
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Callable, Iterable
@@ -37,6 +48,7 @@ from .store import Store
 log = logging.getLogger("tamago.sentcopy")
 
 SAVED, SERVER, SKIPPED = "saved", "server", "skipped"
+PLACEHOLDER_GRACE_DAYS = 7  # a provider files its copy in seconds; scans run every 12 hours
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]", re.IGNORECASE)
 
 
@@ -164,6 +176,49 @@ def index_sent_message(store: Store, account: Account, folder: str, uidvalidity:
         in_reply_to=fields.in_reply_to, refs=fields.refs,
     )
     index.store_headers(state, [header], own_addresses=(account.email,))
+
+
+def settle_placeholders(index, account: str, *, stale: bool = True, now: datetime | None = None) -> tuple[int, int]:
+    """Merge placeholders whose synced copy is in the index; with `stale`, drop those whose copy is
+    overdue (see the module docstring). Returns (merged, dropped). `index` is a HeaderIndex."""
+    placeholders = index.placeholders(account)
+    left = [p for p in placeholders if not index.merge_placeholder(account, p)]
+    merged = len(placeholders) - len(left)
+    dropped = 0
+    if stale and left:
+        folders = [f for f in index.folders(account, selected_only=True) if f.complete]
+        now = now or datetime.now(timezone.utc)
+        overdue = [p["id"] for p in left if _copy_overdue(p, folders, now)]
+        if overdue:
+            dropped = index.drop_rows(overdue)
+            log.info("%s: %d sent message(s) never appeared in a synced folder; they stay in the outbox",
+                     account, dropped)
+    return merged, dropped
+
+
+def _iso(value: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _copy_overdue(placeholder: dict, folders, now: datetime) -> bool:
+    sent = _iso(placeholder["date"])
+    grace = timedelta(days=PLACEHOLDER_GRACE_DAYS)
+    if sent is None or now - sent < grace:
+        return False
+    for folder in folders:
+        uses = folder.special_use.lower()
+        if folder.name != placeholder["folder"] and "\\sent" not in uses and "\\all" not in uses:
+            continue
+        if not folder.oldest_date or folder.oldest_date > sent.date().isoformat():
+            continue  # the backfill window does not reach the message
+        synced = _iso(folder.last_sync_at)
+        if synced is not None and synced - sent >= grace:
+            return True
+    return False
 
 
 def cache_sent_body(services, store: Store, raw: bytes) -> None:

@@ -277,7 +277,41 @@ def _v3(db: sqlite_utils.Database) -> None:
     db["folders"].add_column("selected", int, not_null_default=0)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
+def _v4(db: sqlite_utils.Database) -> None:
+    # Flag sweeps without CONDSTORE (flagsweep.py): when every indexed flag of the folder
+    # was last read. Placeholders of server-filed sent mail (sentcopy.py, uid NULL) are
+    # found by a partial index, so settling them after a sync costs nothing per message.
+    db["folders"].add_column("flags_checked_at", str)
+    db.execute("CREATE INDEX IF NOT EXISTS idx_messages_placeholders ON messages (account) WHERE uid IS NULL")
+    _index_notes_to_self(db)
+
+
+def _index_notes_to_self(db: sqlite_utils.Database) -> None:
+    """Messages from the account's own address to nobody else had no address rows at all
+    (the own address was never indexed); give them their own address, as index.py now does."""
+    import json
+    from email.utils import parseaddr
+
+    own = {name: (email or "").lower() for name, email in db.execute("SELECT name, email FROM accounts")}
+    rows = db.execute(
+        "SELECT id, account, sender, recipients, cc, bcc FROM messages m "
+        "WHERE NOT EXISTS (SELECT 1 FROM message_addresses x WHERE x.message_rowid = m.id)"
+    ).fetchall()
+    added: list[tuple[int, str, str]] = []
+    for rowid, account, sender, to, cc, bcc in rows:
+        me = own.get(account)
+        if not me or parseaddr(sender or "")[1].lower() != me:
+            continue
+        roles = {"from"}
+        for role, field in (("to", to), ("cc", cc), ("bcc", bcc)):
+            for item in json.loads(field or "[]"):
+                if parseaddr(item)[1].lower() == me:
+                    roles.add(role)
+        added.extend((rowid, me, role) for role in sorted(roles))
+    db.conn.executemany("INSERT INTO message_addresses (message_rowid, address, role) VALUES (?,?,?)", added)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -11,8 +11,14 @@ and the message count, so:
   only new UIDs are fetched, in chunks of UID ranges (never `1:*`, which costs
   500-700 MB for 100k messages, and never comma lists longer than Dovecot's
   64 KB command line);
-- flag changes come from QRESYNC, or CHANGEDSINCE with CONDSTORE; expunges
-  from QRESYNC's VANISHED, or else a count mismatch and a UID SEARCH;
+- flag changes come from QRESYNC, or CHANGEDSINCE with CONDSTORE; without
+  either, flagsweep.py reads the flags of a visited contact's messages, the
+  newest UIDs at every resync and all of them once a day (also in folders
+  STATUS calls unchanged, since a flag change moves nothing STATUS shows);
+- expunges from QRESYNC's VANISHED, or else a count mismatch and a UID SEARCH;
+- placeholders of sent mail the provider files itself (sentcopy.py) are
+  merged into the synced copy with their Message-ID, or dropped from the
+  index when the copy never came (the outbox keeps the message);
 - a new UIDVALIDITY drops the folder's rows and syncs it again; cached bodies
   stay, since they are keyed by Message-ID;
 - the first sync covers the backfill window only (SEARCH SINCE) and commits
@@ -33,6 +39,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Callable, Iterable
 
+from . import flagsweep
 from .errors import NetworkError, TamagoError
 from .fetchparse import (
     FIELDS,
@@ -170,8 +177,11 @@ class AccountSync:
         cancel=None,
         progress: Callable[[SyncProgress], None] | None = None,
         today: date | None = None,
+        full_flags: bool = False,
     ):
         self.account = account
+        self.full_flags = full_flags  # re-read every indexed flag (`tamago sync --full`)
+        self.contact: list[str] | None = None
         self.wire = wire
         self.index = index
         self.check_cancel = cancel_check(cancel)
@@ -229,6 +239,7 @@ class AccountSync:
         report = AccountReport(account=self.account.name)
         start_trips = self.wire.round_trips
         contact = list(contact) if contact is not None else None
+        self.contact = contact
         try:
             states = self.selected_folders()
             if folders:
@@ -248,8 +259,13 @@ class AccountSync:
                     raise NetworkError(f"The folder {state.name!r} does not exist on the server.", category="unknown")
                 if self.unchanged(state, status):
                     folder_report.unchanged = True
+                    if self.reads_flags(state):
+                        # STATUS does not move when a flag changes: flagsweep.py decides what to read.
+                        folder_report.updated += flagsweep.refresh(
+                            self, state, contact=contact, full=self.full_flags, selected=False)
+                        folder_report.unchanged = not folder_report.updated
                 elif contact is not None and not state.complete:
-                    folder_report.new += self.search_contact(state, contact)
+                    folder_report.new += self.search_contact(state, contact, folder_report)
                     folder_report.partial = True
                 else:
                     self.sync_folder(state, status, folder_report)
@@ -266,10 +282,24 @@ class AccountSync:
             if self.wire.broken:
                 report.error, report.category = folder_report.error, folder_report.category
                 break
+        if not report.cancelled and not report.error:
+            self.settle_placeholders(report, scan=contact is None)
         report.round_trips = self.wire.round_trips - start_trips
         if not report.cancelled and not report.error and contact is None:
             self.index.mark_synced(self.account.name)
         return report
+
+    def settle_placeholders(self, report: AccountReport, *, scan: bool) -> None:
+        """Placeholders of server-filed sent mail whose real copy arrived are merged into it;
+        after a scan, those whose copy never came are dropped (sentcopy.settle_placeholders)."""
+        if not report.new and not scan:
+            return
+        from .sentcopy import settle_placeholders
+
+        try:
+            settle_placeholders(self.index, self.account.name, stale=scan)
+        except Exception:  # noqa: BLE001 - tidying the index must never fail a sync
+            log.exception("could not settle sent-mail placeholders of %s", self.account.name)
 
     def status_all(self, states: list[FolderState]) -> dict[str, dict[str, int]]:
         """STATUS of every folder, pipelined: one round-trip however many folders."""
@@ -363,6 +393,8 @@ class AccountSync:
         if not state.complete:
             # First sync (or its resumption): the backfill window only.
             todo = [u for u in self.search(b"UID %d:* SINCE %s" % (state.synced_uid + 1, since)) if u > state.synced_uid]
+            if state.synced_uid == 0:  # every flag is about to be read with its header
+                state.flags_checked_at = flagsweep.now_iso()
         else:
             todo = [u for u in self.search(b"UID %d:*" % (state.synced_uid + 1)) if u > state.synced_uid]
             report.updated += self.refresh_flags(state, info)
@@ -390,19 +422,18 @@ class AccountSync:
     def refresh_flags(self, state: FolderState, info: dict) -> int:
         if state.synced_uid < 1:
             return 0
+        if self.reads_flags(state):
+            # Only reading flags shows their changes here; flagsweep.py picks which to read.
+            return flagsweep.refresh(self, state, contact=self.contact, full=self.full_flags, selected=True)
         if info.get("qresync"):
             changes = info["flags"]
-        elif self.condstore and state.highestmodseq:
-            changes = self.fetch_flags(b"%d:%d" % (1, state.synced_uid), b" (CHANGEDSINCE %d)" % state.highestmodseq)
         else:
-            # No CONDSTORE: the only way to see flag changes is to read them all, in chunks.
-            changes = []
-            uids = self.index.local_uids(state, upto=state.synced_uid)
-            for start in range(0, len(uids), CHUNK * 5):
-                self.check_cancel()
-                part = uids[start : start + CHUNK * 5]
-                changes += self.fetch_flags(b"%d:%d" % (part[0], part[-1]))
+            changes = self.fetch_flags(b"%d:%d" % (1, state.synced_uid), b" (CHANGEDSINCE %d)" % state.highestmodseq)
         return self.index.update_flags(state, changes)
+
+    def reads_flags(self, state: FolderState) -> bool:
+        """True when no CONDSTORE modseq can tell this folder's flag changes (or `--full` asks)."""
+        return self.full_flags or not self.condstore or not state.highestmodseq
 
     def fetch_flags(self, uid_set: bytes, modifier: bytes = b"") -> list[tuple[int, str]]:
         changes: list[tuple[int, str]] = []
@@ -492,12 +523,14 @@ class AccountSync:
 
     # -- a contact where the index does not reach yet ------------------------
 
-    def search_contact(self, state: FolderState, addresses: Iterable[str]) -> int:
+    def search_contact(self, state: FolderState, addresses: Iterable[str], report: FolderReport | None = None) -> int:
         """Fetch the headers of a contact's messages above `synced_uid` by server SEARCH.
 
         Only for a folder whose first full sync has not finished: the index
         already has everything else. Rows land in the index without moving
-        `synced_uid`, so the full sync later simply replaces them.
+        `synced_uid`, so the full sync later simply replaces them. The flags of
+        the contact's rows below `synced_uid` (from earlier chunks, which no
+        CHANGEDSINCE covers yet) are read again.
         """
         addresses = sorted({a.strip().lower() for a in addresses if a and "@" in a})
         if not addresses:
@@ -520,6 +553,11 @@ class AccountSync:
         found = self.search(b"UID %d:* SINCE %s %s" % (state.synced_uid + 1, imap_date(self.window_start), criteria))
         found = [u for u in found if u > state.synced_uid]
         stored = self.fetch_into(state, found, advance=False)
+        earlier = self.index.contact_uids(state, addresses, upto=state.synced_uid)
+        if earlier:
+            updated = self.index.update_flags(state, flagsweep.read_selected(self, earlier))
+            if report is not None:
+                report.updated += updated
         self.unselect()
         return stored
 
@@ -553,15 +591,18 @@ def sync_account(
     progress: Callable[[SyncProgress], None] | None = None,
     on_folder: Callable[[FolderState, FolderReport], None] | None = None,
     auto_cache: bool | None = None,
+    full_flags: bool = False,
 ) -> AccountReport:
     """Sync one account over its pooled session. Never raises for a server problem:
-    the report carries the error, its category and (when known) a guide."""
+    the report carries the error, its category and (when known) a guide.
+    `full_flags` re-reads every indexed flag (see flagsweep.py)."""
     store = services.open_store()
     try:
         store.ensure_account(account.name, account.email)
         try:
             with services.sessions.session(account) as wire:
-                engine = AccountSync(account, wire, HeaderIndex(store), cancel=cancel, progress=progress)
+                engine = AccountSync(account, wire, HeaderIndex(store), cancel=cancel, progress=progress,
+                                     full_flags=full_flags)
                 report = engine.run(folders, contact=contact, on_folder=on_folder)
                 wants_cache = account.auto_cache if auto_cache is None else auto_cache
                 if wants_cache and report.ok and not report.cancelled:
@@ -593,17 +634,20 @@ def sync_accounts(
     cancel=None,
     progress: Callable[[SyncProgress], None] | None = None,
     parallel: int = 4,
+    full_flags: bool = False,
 ) -> list[AccountReport]:
     """Sync several accounts, each on its own connection, up to `parallel` at once."""
     accounts = [services.account(n) for n in names] if names else services.accounts()
     contact = list(contact) if contact is not None else None
     if len(accounts) <= 1 or parallel <= 1:
-        return [sync_account(services, a, contact=contact, cancel=cancel, progress=progress) for a in accounts]
+        return [sync_account(services, a, contact=contact, cancel=cancel, progress=progress, full_flags=full_flags)
+                for a in accounts]
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=min(parallel, len(accounts)), thread_name_prefix="sync") as pool:
         futures = [
-            pool.submit(sync_account, services, a, contact=contact, cancel=cancel, progress=progress)
+            pool.submit(sync_account, services, a, contact=contact, cancel=cancel, progress=progress,
+                        full_flags=full_flags)
             for a in accounts
         ]
         return [f.result() for f in futures]

@@ -1,4 +1,4 @@
-"""`tamago sync [--account A] [--contact C] [--json]`: bring the header index up to date.
+"""`tamago sync [--account A] [--contact C] [--full] [--json]`: bring the header index up to date.
 
 Made for cron and systemd timers on headless servers: start-up stays fast (no
 TUI imports), a failure of one account does not stop the others, and the exit
@@ -29,6 +29,10 @@ def register(sub) -> None:
     parser.add_argument("--contact", metavar="C",
                         help="only what this contact needs (id, address or unique name): where the "
                         "index is not complete yet, the server is searched for their messages")
+    parser.add_argument("--full", action="store_true",
+                        help="also re-read the flags (read, flagged, answered, deleted) of every indexed "
+                        "message; servers without CONDSTORE otherwise get the newest 500 per sync and "
+                        "all of them once a day")
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
     parser.set_defaults(func=run)
 
@@ -49,7 +53,7 @@ def run(args, services) -> int:
             contact = list(ContactBook(store).find(args.contact).emails)
         finally:
             store.close()
-    reports = sync_accounts(services, names, contact=contact)
+    reports = sync_accounts(services, names, contact=contact, full_flags=args.full)
     ok = all(r.ok for r in reports)
     if args.json:
         print_json({"ok": ok, "accounts": [r.as_json() for r in reports]})
