@@ -89,8 +89,19 @@ def _address_of(item: str) -> str:
     return (item[start + 1 : end] if 0 <= start < end else item).strip().lower()
 
 
-def _to_self(own: set[str], h: Header) -> bool:
-    return all(address.lower() in own for group in (h.to, h.cc, h.bcc) for _, address in group)
+def _notes_to_self(headers: list[Header], first_id: int, own: set[str]) -> list[tuple[int, str, str]]:
+    """Address rows for the own address on notes to self (from it to nobody else), which the
+    contact matching otherwise leaves out: visiting yourself shows your notes, not every message."""
+    rows = []
+    for offset, h in enumerate(headers):
+        if h.sender is None or h.sender[1].lower() not in own:
+            continue
+        parties = [(role, address.lower()) for role, group in (("to", h.to), ("cc", h.cc), ("bcc", h.bcc))
+                   for _, address in group]
+        if all(address in own for _, address in parties):
+            found = {("from", h.sender[1].lower())} | set(parties)
+            rows.extend((first_id + offset, address, role) for role, address in sorted(found))
+    return rows
 
 
 class HeaderIndex:
@@ -206,8 +217,7 @@ class HeaderIndex:
                 for offset, h in enumerate(headers):
                     rowid = first_id + offset
                     sender = _fmt(h.sender) if h.sender else ""
-                    from_me = h.sender is not None and h.sender[1].lower() in own
-                    sent = state.is_sent or from_me
+                    sent = state.is_sent or (h.sender is not None and h.sender[1].lower() in own)
                     rows.append((
                         rowid, account, folder, uidvalidity, h.uid, h.message_id, h.gm_msgid, h.date, sender,
                         json_list(h.to),
@@ -216,9 +226,7 @@ class HeaderIndex:
                         h.subject, h.size, h.flags, int(h.has_attachments), h.in_reply_to, h.refs,
                     ))
                     # Addresses for matching contacts. The account's own address is left out: it is
-                    # on nearly every message (a third of all rows). A note to self (from the own
-                    # address to nobody else) keeps it, so visiting yourself shows your notes.
-                    mine = own if not (from_me and _to_self(own, h)) else ()
+                    # on nearly every message (a third of all rows) and never a contact of its own.
                     seen = set()
                     roles = [("from", (h.sender,) if h.sender else ()), ("to", h.to), ("cc", h.cc)]
                     if sent:
@@ -226,7 +234,7 @@ class HeaderIndex:
                     for role, items in roles:
                         for _, address in items:
                             address = address.lower()
-                            if address not in mine and (address, role) not in seen:
+                            if address not in own and (address, role) not in seen:
                                 seen.add((address, role))
                                 addresses.append((rowid, address, role))
                 conn.executemany(
@@ -235,6 +243,7 @@ class HeaderIndex:
                     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     rows,
                 )
+                addresses += _notes_to_self(headers, first_id, own)
                 conn.executemany(
                     "INSERT INTO message_addresses (message_rowid, address, role) VALUES (?,?,?)", addresses
                 )
