@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import parseaddr
-from typing import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Awaitable, Callable, Iterator
 
 import aiosmtplib
 
@@ -40,9 +40,16 @@ from .errors import NotFound, TamagoError, UsageError
 from .models import Account
 from .store import Store, now_iso
 
+if TYPE_CHECKING:
+    import sqlite_utils
+
 log = logging.getLogger("tamago.outbox")
 
 RETRYABLE = ("queued", "failed")
+EDITABLE = RETRYABLE + ("uncertain",)
+
+# Runs inside the transaction that writes an outbox row (see `Outbox.enqueue`).
+Then = Callable[["sqlite_utils.Database"], None]
 
 
 @dataclass(frozen=True)
@@ -108,12 +115,18 @@ class Outbox:
         self.store = store
         self.db = store.db
 
-    def enqueue(self, account: Account, draft: Draft) -> OutboxItem:
-        """Build the message and commit it to SQLite. Nothing touches the network."""
-        message = build(draft)
-        return self.enqueue_message(account, message, draft.recipients(), list(draft.cc), list(draft.bcc))
+    def enqueue(self, account: Account, draft: Draft, *, then: Then | None = None) -> OutboxItem:
+        """Build the message and commit it to SQLite. Nothing touches the network.
 
-    def enqueue_message(self, account, message: EmailMessage, rcpt_to, cc=(), bcc=()) -> OutboxItem:
+        `then(db)` runs in the same transaction (the drafts store deletes the
+        draft there), so the message is never in both places, nor in neither.
+        """
+        message = build(draft)
+        return self.enqueue_message(account, message, draft.recipients(), list(draft.cc), list(draft.bcc),
+                                    then=then)
+
+    def enqueue_message(self, account, message: EmailMessage, rcpt_to, cc=(), bcc=(), *,
+                        then: Then | None = None) -> OutboxItem:
         stamp = now_iso()
         row = {
             "account": account.name,
@@ -129,8 +142,10 @@ class Outbox:
             "created_at": stamp,
             "updated_at": stamp,
         }
-        with self.db.conn:
+        with self.db.atomic():  # one transaction, `then` included (the insert nests as a savepoint)
             item_id = self.db["outbox"].insert(row).last_pk
+            if then is not None:
+                then(self.db)
         log.info("queued message %s for %d recipient(s)", item_id, len(rcpt_to))
         return self.get(item_id)
 
@@ -154,13 +169,13 @@ class Outbox:
         with self.db.conn:
             self.db.execute("DELETE FROM outbox WHERE id = ?", [item_id])
 
-    def replace(self, item_id: int, account: Account, draft: Draft) -> OutboxItem:
-        """Edit a message that has not been sent: same row, new content."""
+    def replace(self, item_id: int, account: Account, draft: Draft, *, then: Then | None = None) -> OutboxItem:
+        """Edit a message that has not been sent: same row, new content (`then` as in `enqueue`)."""
         item = self.get(item_id)
-        if item.status not in RETRYABLE + ("uncertain",):
+        if item.status not in EDITABLE:
             raise UsageError(f"Message {item_id} is {item.status}; only unsent messages can be edited.")
         message = build(draft)
-        with self.db.conn:
+        with self.db.atomic():
             self.db["outbox"].update(
                 item_id,
                 {
@@ -177,6 +192,8 @@ class Outbox:
                     "updated_at": now_iso(),
                 },
             )
+            if then is not None:
+                then(self.db)
         return self.get(item_id)
 
     # -- crash recovery ---------------------------------------------------

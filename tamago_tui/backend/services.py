@@ -50,6 +50,13 @@ class Services:
 
         return SessionPool(self)
 
+    @functools.cached_property
+    def drafts(self):
+        """Drafts of messages being composed (drafts.py); any thread may call it."""
+        from .drafts import Drafts
+
+        return Drafts(self)
+
     def open_store(self) -> Store:
         """A new connection for the calling thread."""
         return Store(self.paths.database)

@@ -311,7 +311,40 @@ def _index_notes_to_self(db: sqlite_utils.Database) -> None:
     db.conn.executemany("INSERT INTO message_addresses (message_rowid, address, role) VALUES (?,?,?)", added)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
+def _v5(db: sqlite_utils.Database) -> None:
+    # Drafts (drafts.py): what the compose screen holds, saved as it is typed, until it
+    # goes to the outbox. Address lists are JSON; attachments already in memory (from a
+    # forwarded or edited message) are rows of their own, rewritten only when they change.
+    db["drafts"].create(
+        {
+            "id": int,
+            "account": str,  # the account name ("" until one is chosen)
+            "sender": str,
+            "to_list": str,  # JSON list of "Name <addr>"
+            "cc_list": str,
+            "bcc_list": str,
+            "subject": str,
+            "body": str,
+            "attachments": str,  # JSON list of file paths
+            "in_reply_to": str,
+            "refs": str,  # JSON list of Message-IDs
+            "extra_headers": str,  # JSON object
+            "outbox_id": int,  # set when editing a message already in the outbox
+            "attached_sig": str,  # digest of the draft_attachments rows
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+    )
+    db["draft_attachments"].create(
+        {"id": int, "draft_id": int, "position": int, "filename": str, "content_type": str, "data": bytes},
+        pk="id",
+        foreign_keys=[("draft_id", "drafts", "id")],
+    )
+    db["draft_attachments"].create_index(["draft_id"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
