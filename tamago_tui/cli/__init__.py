@@ -26,6 +26,7 @@ COMMANDS = [
     "accounts",
     "send",
     "outbox",
+    "drafts",
     "lookup",
     "show",
     "explain",
