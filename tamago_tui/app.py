@@ -51,6 +51,8 @@ class TamagoApp(App):
         Binding("f5", "switch_mode('outbox')", "Outbox", id="go.outbox", show=False,
                 tooltip="Outbox: messages waiting to be sent"),
         Binding("f6", "compose", "Compose", id="app.compose", show=False, tooltip="Compose a new message"),
+        Binding("f7", "drafts", "Drafts", id="app.drafts", show=False,
+                tooltip="Drafts: messages being written, saved as you type"),
         Binding("f1", "help", "Help", id="app.help", priority=True, tooltip="Help: the keys of every screen"),
         Binding("question_mark", "help", "Help", id="app.help_key", show=False,
                 tooltip="Help: the keys of every screen"),
@@ -121,9 +123,33 @@ class TamagoApp(App):
             self.push_screen(HelpScreen(self.screen))
 
     def action_compose(self) -> None:
-        from tamago_tui.screens.compose import ComposeScreen
+        from tamago_tui.screens.drafts import open_compose
 
-        self.push_screen(ComposeScreen())
+        open_compose(self)  # offers the drafts first, when there are any
+
+    def action_drafts(self) -> None:
+        from tamago_tui.screens.drafts import DraftsScreen, show_drafts
+
+        if not isinstance(self.screen, DraftsScreen):
+            show_drafts(self)
+
+    async def action_quit(self) -> None:
+        """Quit, saving every open compose screen's draft first; ask if one cannot be saved."""
+        from tamago_tui.screens.confirm import Confirm
+        from tamago_tui.screens.drafts import compose_screens
+
+        failed = [screen for screen in compose_screens(self) if not screen.save_now()]
+        if not failed:
+            self.exit()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(Confirm("A message you are writing could not be saved as a draft (see the compose "
+                                 "screen for why). Quit anyway and lose it?", yes="Quit (y)", no="Stay (n)"),
+                         answered)
 
     def sign_in(self, account, reason: str = "", then: Callable[[bool], None] | None = None) -> None:
         """The OAuth sign-in screen for `account`; `then(True)` once a sign-in is stored."""

@@ -44,6 +44,8 @@ SCREEN_TITLES = {
     "TroubleshootScreen": "Troubleshooting",
     "OutboxScreen": "Outbox",
     "ComposeScreen": "Compose",
+    "DraftsScreen": "Drafts",
+    "KeepDraft": "Keep the draft?",
     "HelpScreen": "Help",
     "Confirm": "Question",
     "ErrorModal": "Error",

@@ -86,3 +86,19 @@ class SignInFinished(Message):
     provider_name: str = ""
     stored: bool = True
     where: str = ""
+
+
+@dataclass
+class DraftSaved(Message):
+    """A compose screen's draft is on disk; `content` is the form it was made from."""
+
+    draft_id: int
+    content: tuple
+
+
+@dataclass
+class DraftNotSaved(Message):
+    """A draft save failed (`error` is a TamagoError); the text stays in the editor."""
+
+    error: Exception
+    content: tuple

@@ -221,6 +221,15 @@ class Drafts:
             return [s for s in drafts if not s.draft.in_reply_to and s.draft.references[-1:] == draft.references[-1:]]
         return drafts
 
+    def outbox_status(self, outbox_id: int) -> str | None:
+        """The status of the outbox message a draft edits, or None when it is gone."""
+
+        def work(store: Store) -> str | None:
+            row = store.db.execute("SELECT status FROM outbox WHERE id = ?", [outbox_id]).fetchone()
+            return row[0] if row else None
+
+        return self._run(work, doing="read the outbox")
+
     # -- writing ------------------------------------------------------------------------------
 
     def save(self, account: str, draft: Draft, *, draft_id: int | None = None,

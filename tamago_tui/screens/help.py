@@ -36,6 +36,7 @@ def _screen_classes() -> list[type]:
     from tamago_tui.screens.contact import ContactScreen
     from tamago_tui.screens.contact_editor import ContactEditor
     from tamago_tui.screens.contacts import ContactsScreen
+    from tamago_tui.screens.drafts import DraftsScreen
     from tamago_tui.screens.duplicates import DuplicatesScreen
     from tamago_tui.screens.oauth_signin import OAuthSignInScreen
     from tamago_tui.screens.message import MessageScreen
@@ -44,7 +45,7 @@ def _screen_classes() -> list[type]:
 
     return [ContactsScreen, ContactScreen, MessageScreen, ContactEditor, DuplicatesScreen,
             AccountsScreen, AccountEditor, ConnectionTestScreen, OAuthSignInScreen, TroubleshootScreen,
-            OutboxScreen, ComposeScreen]
+            OutboxScreen, ComposeScreen, DraftsScreen]
 
 
 Section = tuple[str, list[tuple[str, str]]]  # a title, then (keys, what they do) rows

@@ -195,7 +195,7 @@ class MessageScreen(BaseScreen):
         from tamago_tui.backend import compose
         from tamago_tui.backend.errors import TamagoError
         from tamago_tui.backend.sending import sender_address
-        from tamago_tui.screens.compose import ComposeScreen
+        from tamago_tui.screens.drafts import open_compose
 
         if self.cached is None:
             self.notify("The message could not be opened, so there is nothing to quote." if self.open_failed
@@ -214,7 +214,7 @@ class MessageScreen(BaseScreen):
             draft = replace(draft, attached=self.forwarded_files())
         else:
             draft = compose.reply(original, me, reply_all=kind == "reply_all")
-        self.app.push_screen(ComposeScreen(draft, account=account.name if account else None))
+        open_compose(self.app, draft, account=account.name if account else None)
 
     def forwarded_files(self) -> tuple[tuple[str, str, bytes], ...]:
         """The files sent along with this message (not inline layout images or signatures)."""

@@ -177,6 +177,6 @@ class OutboxScreen(BaseScreen):
         self.app.push_screen(Confirm(f"Drop message {item.id} from the outbox? It will not be sent."), done)
 
     def action_compose(self) -> None:
-        from tamago_tui.screens.compose import ComposeScreen
+        from tamago_tui.screens.drafts import open_compose
 
-        self.app.push_screen(ComposeScreen())
+        open_compose(self.app)

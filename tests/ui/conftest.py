@@ -20,6 +20,16 @@ def steady_cursors(monkeypatch):
     monkeypatch.setattr(TextArea, "_toggle_cursor_blink_visible", lambda self: None)
 
 
+@pytest.fixture(autouse=True)
+def quiet_autosave(monkeypatch):
+    """Compose autosaves a draft after a pause in typing, and shows the time it did: keep that
+    out of tests that do not ask for it (tests/ui/test_drafts.py turns it back on)."""
+    from tamago_tui.screens.compose import ComposeScreen
+
+    monkeypatch.setattr(ComposeScreen, "AUTOSAVE_DELAY", 3600.0)
+    monkeypatch.setattr(ComposeScreen, "AUTOSAVE_MAX_WAIT", 7200.0)
+
+
 def sample_account(name="work", email="jane@example.org", provider="custom") -> Account:
     return Account(
         name=name,

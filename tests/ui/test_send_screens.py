@@ -118,13 +118,14 @@ async def test_escape_on_a_written_message_asks_before_discarding(make_app):
         await pilot.pause()
         await pilot.press(*"ada@example.org", "escape")
         await pilot.pause()
-        assert type(app.screen).__name__ == "Confirm"
-        await pilot.press("n")
+        assert type(app.screen).__name__ == "KeepDraft"
+        await pilot.press("escape")  # cancel: back to writing
         await pilot.pause()
         assert isinstance(app.screen, ComposeScreen)
-        await pilot.press("escape", "y")
+        await pilot.press("escape", "d")  # discard
         await pilot.pause()
         assert not isinstance(app.screen, ComposeScreen)
+    assert app.services.drafts.list() == []
 
 
 # ----- outbox ----------------------------------------------------------------------------------
