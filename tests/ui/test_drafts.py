@@ -200,7 +200,6 @@ async def test_quit_saves_what_was_typed_since_the_last_autosave(make_app):
 
 
 async def test_switching_screens_saves_the_pending_draft(make_app, monkeypatch):
-    monkeypatch.setattr(ComposeScreen, "AUTOSAVE_DELAY", 0.05)
     monkeypatch.setattr(ComposeScreen, "AUTOSAVE_DELAY", 3600.0)  # only the switch can save it
     app = make_app(accounts=[sample_account()])
     async with app.run_test(size=(80, 24)) as pilot:
