@@ -79,7 +79,7 @@ class OutboxScreen(BaseScreen):
         item = self.selected()
         detail = self.query_one("#outbox-detail", Static)
         if item is None:
-            detail.update("The outbox is empty. Messages that fail to send wait here. Press c to compose.")
+            detail.update("The outbox is empty. Messages that fail to send wait here. c composes; F7 lists drafts.")
         elif item.last_error:
             detail.update(f"[b]{item.last_category or 'error'}[/b]: {escape(item.last_error)}")
         else:
