@@ -301,8 +301,9 @@ class Drafts:
                     status = None
                 if status is not None:
                     if status not in EDITABLE:
-                        raise UsageError(f"Message {outbox_id} in the outbox is {status} now, so this draft "
-                                         "of it was not queued. Open the draft and check it first.")
+                        raise UsageError(f"Message {outbox_id}, which this draft changes, is {status} now, so "
+                                         "the draft was not queued. Open it in the TUI (F7): queuing it there "
+                                         "sends it as a new message.")
                     return outbox.replace(outbox_id, account, draft, then=drop_draft)
             return outbox.enqueue(account, draft, then=drop_draft)
 

@@ -197,3 +197,32 @@ def test_has_content():
     assert not has_content(Draft(sender="jane@example.org", body="  \n"))
     assert has_content(Draft(sender="", body="hi"))
     assert has_content(Draft(sender="", attachments=("a.txt",)))
+
+
+def test_a_draft_of_an_outbox_message_that_was_sent_meanwhile_is_not_queued(services):
+    store = services.open_store()
+    try:
+        box = Outbox(store)
+        item = box.enqueue(account(), reply_draft(attachments=()))
+        box._set(item.id, status="sent")
+    finally:
+        store.close()
+    saved = services.drafts.save("work", reply_draft(attachments=(), body="changed"), outbox_id=item.id)
+    with pytest.raises(UsageError, match="is sent now"):
+        services.drafts.queue_saved(saved.id)
+    assert [d.id for d in services.drafts.list()] == [saved.id]
+    assert services.drafts.outbox_status(item.id) == "sent"
+    # Dropped from the outbox instead: the draft goes in as a new message.
+    store = services.open_store()
+    try:
+        Outbox(store).drop(item.id)
+    finally:
+        store.close()
+    assert services.drafts.outbox_status(item.id) is None
+    fresh = services.drafts.queue_saved(saved.id)
+    assert fresh.status == "queued" and services.drafts.list() == []
+    store = services.open_store()
+    try:
+        assert b"changed" in Outbox(store).raw(fresh.id)
+    finally:
+        store.close()

@@ -366,6 +366,34 @@ async def test_editing_an_outbox_message_keeps_changes_as_a_draft_of_it(make_app
     assert drafts(app) == []
 
 
+async def test_a_draft_whose_outbox_message_was_sent_resumes_as_a_new_message(make_app):
+    app = make_app(accounts=[sample_account()])
+    store = app.services.open_store()
+    try:
+        box = Outbox(store)
+        item = box.enqueue(app.services.account("work"), Draft(sender="jane@example.org", to=("a@example.org",),
+                                                              subject="Minutes", body="v1"))
+        box._set(item.id, status="sent")
+    finally:
+        store.close()
+    app.services.drafts.save("work", Draft(sender="jane@example.org", to=("a@example.org",), subject="Minutes",
+                                           body="v2"), outbox_id=item.id)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f7", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ComposeScreen) and app.screen.keeper.outbox_id is None
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+    store = app.services.open_store()
+    try:
+        rows = {r["id"]: r["status"] for r in store.db["outbox"].rows}
+    finally:
+        store.close()
+    assert rows[item.id] == "sent" and sorted(rows.values()) == ["queued", "sent"]
+    assert drafts(app) == []
+
+
 # ----- snapshots ----------------------------------------------------------------------------------
 def test_drafts_list_snapshot(snap_compare, make_app, utc):
     app = make_app(accounts=[sample_account()])
