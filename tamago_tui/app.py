@@ -57,6 +57,11 @@ class TamagoApp(App):
         Binding("question_mark", "help", "Help", id="app.help_key", show=False,
                 tooltip="Help: the keys of every screen"),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True, show=False),
+        # Textual's own tab binding waits until the focused widget has seen the key, so in a
+        # burst of keys (a fast typist over SSH, a paste) the keys after a tab still landed in
+        # the old field. As priority bindings the focus moves before the next key is delivered.
+        Binding("tab", "focus_next", "Next field", priority=True, show=False),
+        Binding("shift+tab", "focus_previous", "Previous field", priority=True, show=False),
     ]
 
     def __init__(self, services: Services, **kwargs):

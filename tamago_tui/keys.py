@@ -83,6 +83,11 @@ class KeyEntry:
         return self.tooltip or self.description
 
 
+# Textual's focus keys, which app.py declares again only to make them priority bindings:
+# the help screen lists them under "Moving around", and they are not palette commands.
+REDECLARED_ACTIONS = frozenset({"focus_next", "focus_previous"})
+
+
 def own_bindings(cls: type) -> list[KeyEntry]:
     """The bindings tamago's classes declare on `cls` and its bases, subclass first.
 
@@ -93,6 +98,8 @@ def own_bindings(cls: type) -> list[KeyEntry]:
     classes = [c for c in cls.__mro__ if c.__module__.startswith("tamago_tui")]
     for depth, klass in enumerate(classes):
         for binding in Binding.make_bindings(klass.__dict__.get("BINDINGS", [])):
+            if binding.action in REDECLARED_ACTIONS:
+                continue
             by_key.setdefault(binding.key, (depth, binding))  # the subclass, met first, wins
     entries: dict[tuple[str, str], KeyEntry] = {}
     # The subclass's keys first, each class's in declaration order (sorted() is stable).

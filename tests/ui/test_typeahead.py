@@ -1,0 +1,50 @@
+"""Keys that arrive in one burst (a fast typist over SSH, a paste, a laggy link) land in the
+fields they were typed for: tab moves the focus before the next key is delivered.
+
+The terminal driver posts every key of a burst to the app at once; the test does the
+same (no pause between keys), which is what pilot.press() would hide.
+"""
+
+from __future__ import annotations
+
+from textual import events
+from textual.widgets import Input, TextArea
+
+from tamago_tui.screens.compose import ComposeScreen
+from tests.ui.conftest import sample_account
+
+
+def burst(app, keys: list[str]) -> None:
+    for key in keys:
+        character = key if len(key) == 1 else None
+        app.post_message(events.Key(key, character if key != "space" else " "))
+
+
+async def test_a_burst_of_keys_fills_each_field_in_turn(make_app):
+    app = make_app(accounts=[sample_account()])
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.action_compose()
+        await pilot.pause()
+        assert isinstance(app.screen, ComposeScreen) and app.focused.id == "to"
+        burst(app, [*"ada@example.org", "tab", "tab", "tab", *"Lunch", "tab", "tab", *"See", "space", *"you"])
+        await pilot.pause()
+        await pilot.pause()
+        screen = app.screen
+        assert screen.query_one("#to", Input).value == "ada@example.org"
+        assert screen.query_one("#cc", Input).value == ""
+        assert screen.query_one("#bcc", Input).value == ""
+        assert screen.query_one("#subject", Input).value == "Lunch"
+        assert screen.query_one("#body", TextArea).text == "See you"
+        assert app.focused.id == "body"
+
+
+async def test_shift_tab_in_a_burst_goes_back_before_the_next_key(make_app):
+    app = make_app(accounts=[sample_account()])
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.action_compose()
+        await pilot.pause()
+        burst(app, ["tab", "tab", "tab", *"Hi", "shift+tab", *"boss@example.org"])
+        await pilot.pause()
+        await pilot.pause()
+        assert app.screen.query_one("#subject", Input).value == "Hi"
+        assert app.screen.query_one("#bcc", Input).value == "boss@example.org"
