@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Callable, Iterable
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -20,6 +20,7 @@ from tamago_tui import __version__
 from tamago_tui.backend.services import Services
 from tamago_tui.commands import KeysProvider
 from tamago_tui.messages import ScanFinished
+from tamago_tui.typeahead import TypeAhead
 from tamago_tui.screens.accounts import AccountsScreen
 from tamago_tui.screens.contacts import ContactsScreen
 from tamago_tui.screens.outbox import OutboxScreen
@@ -41,17 +42,19 @@ class TamagoApp(App):
     # Screens narrower than 80 columns get the "-narrow" class; app.tcss tightens forms there.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-wide")]
     # The NavBar shows F2-F5 and the footer shows F1; the rest is in the palette and on F1.
+    # Keys that change screens are priority bindings: they act before the next key is read,
+    # so what is typed after them goes to the new screen (typeahead.py).
     BINDINGS = [
-        Binding("f2", "switch_mode('contacts')", "Contacts", id="go.contacts", show=False,
+        Binding("f2", "switch_mode('contacts')", "Contacts", id="go.contacts", priority=True, show=False,
                 tooltip="Contacts: the contact list"),
-        Binding("f3", "switch_mode('accounts')", "Accounts", id="go.accounts", show=False,
+        Binding("f3", "switch_mode('accounts')", "Accounts", id="go.accounts", priority=True, show=False,
                 tooltip="Accounts: the linked mailboxes"),
-        Binding("f4", "switch_mode('troubleshoot')", "Troubleshooting", id="go.troubleshoot", show=False,
+        Binding("f4", "switch_mode('troubleshoot')", "Troubleshooting", id="go.troubleshoot", priority=True, show=False,
                 tooltip="Troubleshooting: explain a connection error"),
-        Binding("f5", "switch_mode('outbox')", "Outbox", id="go.outbox", show=False,
+        Binding("f5", "switch_mode('outbox')", "Outbox", id="go.outbox", priority=True, show=False,
                 tooltip="Outbox: messages waiting to be sent"),
-        Binding("f6", "compose", "Compose", id="app.compose", show=False, tooltip="Compose a new message"),
-        Binding("f7", "drafts", "Drafts", id="app.drafts", show=False,
+        Binding("f6", "compose", "Compose", id="app.compose", priority=True, show=False, tooltip="Compose a new message"),
+        Binding("f7", "drafts", "Drafts", id="app.drafts", priority=True, show=False,
                 tooltip="Drafts: messages being written, saved as you type"),
         Binding("f1", "help", "Help", id="app.help", priority=True, tooltip="Help: the keys of every screen"),
         Binding("question_mark", "help", "Help", id="app.help_key", show=False,
@@ -67,6 +70,17 @@ class TamagoApp(App):
     def __init__(self, services: Services, **kwargs):
         super().__init__(**kwargs)
         self.services = services
+        self.typeahead = TypeAhead(self)
+
+    def pop_screen(self):
+        result = super().pop_screen()
+        self.typeahead.settle()
+        return result
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded and self.typeahead.hold(event):
+            return  # delivered once the screen being put up is ready (typeahead.py)
+        await super().on_event(event)
 
     # Seconds between checks whether a periodic scan is due (the interval itself is a setting).
     SCAN_CHECK_SECONDS = 300

@@ -114,7 +114,7 @@ class DraftsScreen(ModalScreen[int | str | None]):
 
     BINDINGS = [
         Binding("enter", "open", "Resume", id="drafts.open", priority=True),
-        Binding("n", "new", "New message", id="drafts.new"),
+        Binding("n", "new", "New message", id="drafts.new", priority=True),
         Binding("d,delete", "delete", "Delete", id="drafts.delete"),
         Binding("escape", "close", "Close", id="drafts.close"),
     ]

@@ -48,3 +48,37 @@ async def test_shift_tab_in_a_burst_goes_back_before_the_next_key(make_app):
         await pilot.pause()
         assert app.screen.query_one("#subject", Input).value == "Hi"
         assert app.screen.query_one("#bcc", Input).value == "boss@example.org"
+
+
+async def _until(pilot, condition, what: str):
+    for _ in range(200):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"never happened: {what}")
+
+
+async def test_keys_typed_right_after_f6_go_to_the_new_compose_screen(make_app):
+    app = make_app(accounts=[sample_account()])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        burst(app, ["f6", *"bob@example.org", "tab", "tab", "tab", *"Hi"])
+        await _until(pilot, lambda: isinstance(app.screen, ComposeScreen)
+                     and app.screen.query_one("#subject", Input).value == "Hi", "the subject typed ahead")
+        assert app.screen.query_one("#to", Input).value == "bob@example.org"
+        assert app.screen.query_one("#cc", Input).value == ""
+
+
+async def test_keys_typed_after_n_on_the_drafts_offer_go_to_the_new_message(make_app):
+    from tamago_tui.backend.compose import Draft
+
+    app = make_app(accounts=[sample_account()])
+    app.services.drafts.save("work", Draft(sender="jane@example.org", to=("ada@example.org",), subject="Old",
+                                           body="x"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        burst(app, ["f6", "n", *"carol@example.org", "tab", "tab", "tab", *"Yo"])
+        await _until(pilot, lambda: isinstance(app.screen, ComposeScreen)
+                     and app.screen.query_one("#subject", Input).value == "Yo", "the subject typed ahead")
+        assert app.screen.query_one("#to", Input).value == "carol@example.org"
+        assert len(app.services.drafts.related(None)) >= 1  # the old draft is still there

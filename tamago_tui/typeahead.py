@@ -1,0 +1,82 @@
+"""Type-ahead: keys typed while a new screen is still being put up go to that screen.
+
+Over SSH a person types ahead: F6 and straight on with the address, enter on a
+contact and straight on with j j enter. Textual delivers a key to whatever has
+the focus when the key is read, and a screen that has just been pushed has no
+focus until it is mounted, so those keys went to the screen underneath (or
+nowhere). Here the app holds the keys that arrive while the top screen is not
+ready yet (mounted, with its focus set), for at most HOLD_SECONDS, and then
+delivers them in the order they were typed. After a screen closes, keys wait
+until the screen underneath has run what the closing asked for (a dialog's
+answer often opens the next screen: "n" on the drafts offer opens compose).
+
+The keys that change screens are priority bindings (app.py), so they act before
+the next key is read; a screen's own keys act after its focused widget has seen
+them, and the keys typed behind those still reach the old screen.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+
+from textual import events
+from textual.screen import Screen
+
+HOLD_SECONDS = 1.0  # never hold keys longer than this, whatever the screen does
+POLL_SECONDS = 0.02
+
+
+class TypeAhead:
+    def __init__(self, app):
+        self.app = app
+        self.held: list[events.Key] = []
+        self._ready: weakref.WeakSet[Screen] = weakref.WeakSet()
+        self._checking: weakref.WeakSet[Screen] = weakref.WeakSet()
+        self._since: weakref.WeakKeyDictionary[Screen, float] = weakref.WeakKeyDictionary()
+        self._settling_since: float | None = None
+
+    def settle(self) -> None:
+        """A screen has just closed: hold keys until the one underneath has had its turn."""
+        self._settling_since = time.monotonic()
+        self.app.screen.call_after_refresh(self._settled)
+
+    def _settled(self) -> None:
+        self._settling_since = None
+
+    def _settling(self) -> bool:
+        if self._settling_since is not None and time.monotonic() - self._settling_since >= HOLD_SECONDS:
+            self._settling_since = None
+        return self._settling_since is not None
+
+    def _is_ready(self, screen: Screen) -> bool:
+        if screen in self._ready:
+            return True
+        if screen.is_mounted and screen not in self._checking:
+            # Mounted; what it focuses in on_mount (focus() is deferred) lands after the next
+            # refresh. From then on its keys go straight through, focus or not.
+            self._checking.add(screen)
+            screen.call_after_refresh(self._ready.add, screen)
+        return False
+
+    def _waited_long_enough(self, screen: Screen) -> bool:
+        return time.monotonic() - self._since.setdefault(screen, time.monotonic()) >= HOLD_SECONDS
+
+    def hold(self, event: events.Key) -> bool:
+        """Keep `event` for later if the top screen is not ready; False to deliver it now."""
+        screen = self.app.screen
+        if not self.held and not self._settling() and (self._is_ready(screen) or self._waited_long_enough(screen)):
+            return False
+        self.held.append(events.Key(event.key, event.character))
+        if len(self.held) == 1:
+            self.app.set_timer(POLL_SECONDS, self._deliver_when_ready)
+        return True
+
+    def _deliver_when_ready(self) -> None:
+        screen = self.app.screen
+        if self._settling() or not (self._is_ready(screen) or self._waited_long_enough(screen)):
+            self.app.set_timer(POLL_SECONDS, self._deliver_when_ready)
+            return
+        keys, self.held = self.held, []
+        for key in keys:  # behind them in the queue: whatever the terminal sends next
+            self.app.post_message(key)
