@@ -8,6 +8,8 @@ with a device-code polling interval of 1 s; a module sets `IDP_OPTIONS = {...}` 
 
 from __future__ import annotations
 
+import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -92,6 +94,19 @@ def sign_in_with_device(idp: OAuthTestServer, o: oauth.OAuth, account: Account) 
     tokens = flow.poll(auth, sleep=person_approves)
     assert o.save_sign_in(account, provider, tokens)
     return tokens
+
+
+def approve_when_asked(idp: OAuthTestServer) -> threading.Thread:
+    """The person, on another device: waits for the device code tamago shows, then approves it."""
+    def person():
+        deadline = time.monotonic() + 10
+        while not idp.pending_user_codes() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        idp.device_action(idp.pending_user_codes()[0], "approve")
+
+    thread = threading.Thread(target=person)
+    thread.start()
+    return thread
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -29,7 +29,7 @@ from typing import Iterable, Iterator
 
 from .errors import NetworkError
 from .fetchparse import encode_mailbox, flag_change, read_examine
-from .imapwire import Response, quote
+from .imapwire import Response, quote, uid_range, uid_runs
 
 RECENT_FLAGS = 500  # newest UIDs re-read by every resync: about 25 KB of answer
 SWEEP_HOURS = 24  # a full flag sweep of a folder at most this often (scans run every 12 h)
@@ -67,28 +67,14 @@ def plan(index, state, *, contact: Iterable[str] | None, full: bool) -> tuple[li
     return index.newest_uids(state, RECENT_FLAGS), False
 
 
-def _runs(uids: list[int]) -> Iterator[tuple[int, int]]:
-    start = prev = None
-    for uid in uids:
-        if start is None:
-            start = prev = uid
-        elif uid == prev + 1:
-            prev = uid
-        else:
-            yield start, prev
-            start = prev = uid
-    if start is not None:
-        yield start, prev
-
-
 def uid_sets(uids: list[int], *, chunk: int = SWEEP_CHUNK, max_bytes: int = SET_BYTES) -> Iterator[bytes]:
     """Ascending UIDs as compact UID sets (`1:500,502`), each of at most `chunk` UIDs and `max_bytes` bytes."""
     parts: list[bytes] = []
     size = count = 0
-    for lo, hi in _runs(uids):
+    for lo, hi in uid_runs(uids):
         while lo <= hi:
             top = min(hi, lo + chunk - count - 1)
-            part = b"%d" % lo if lo == top else b"%d:%d" % (lo, top)
+            part = uid_range(lo, top)
             if parts and size + 1 + len(part) > max_bytes:
                 yield b",".join(parts)
                 parts, size, count = [], 0, 0

@@ -25,7 +25,7 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass, field
-from typing import Callable, BinaryIO
+from typing import BinaryIO, Callable, Iterable, Iterator
 
 from .errors import NetworkError, TamagoError
 from .imap import LiteralTooLarge
@@ -317,9 +317,8 @@ def quote(value: str | bytes) -> bytes:
     return b'"' + value.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
 
 
-def uid_ranges(uids: list[int]) -> bytes:
-    """`[1, 2, 3, 7, 9, 10]` -> `1:3,7,9:10` (sorted input)."""
-    parts: list[bytes] = []
+def uid_runs(uids: Iterable[int]) -> Iterator[tuple[int, int]]:
+    """`[1, 2, 3, 7, 9, 10]` -> (1, 3), (7, 7), (9, 10) (sorted input)."""
     start = prev = None
     for uid in uids:
         if start is None:
@@ -327,11 +326,19 @@ def uid_ranges(uids: list[int]) -> bytes:
         elif uid == prev + 1:
             prev = uid
         else:
-            parts.append(b"%d" % start if start == prev else b"%d:%d" % (start, prev))
+            yield start, prev
             start = prev = uid
     if start is not None:
-        parts.append(b"%d" % start if start == prev else b"%d:%d" % (start, prev))
-    return b",".join(parts)
+        yield start, prev
+
+
+def uid_range(lo: int, hi: int) -> bytes:
+    return b"%d" % lo if lo == hi else b"%d:%d" % (lo, hi)
+
+
+def uid_ranges(uids: list[int]) -> bytes:
+    """`[1, 2, 3, 7, 9, 10]` -> `1:3,7,9:10` (sorted input)."""
+    return b",".join(uid_range(lo, hi) for lo, hi in uid_runs(uids))
 
 
 def parse_sequence_set(text: bytes) -> list[int]:

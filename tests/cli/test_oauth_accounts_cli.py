@@ -4,8 +4,6 @@ SMTP server, both checking tokens with the loopback IdP's introspection endpoint
 from __future__ import annotations
 
 import json
-import threading
-import time
 import tomllib
 
 import pytest
@@ -14,6 +12,7 @@ from tamago_tui.backend import config as config_mod
 from tamago_tui.backend.config import Config
 from tamago_tui.backend.paths import Paths
 from tamago_tui.cli import main
+from tests.oauth_helpers import approve_when_asked
 from tests.servers.oauth_server import TEST_CLIENT_ID
 
 pytestmark = pytest.mark.servers
@@ -42,18 +41,6 @@ def options(servers, test_ca) -> list[str]:
 
 def saved(home) -> dict:
     return tomllib.loads((home / "config.toml").read_text())
-
-
-def approve_when_asked(idp) -> threading.Thread:
-    def person():
-        deadline = time.monotonic() + 10
-        while not idp.pending_user_codes() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        idp.device_action(idp.pending_user_codes()[0], "approve")
-
-    thread = threading.Thread(target=person)
-    thread.start()
-    return thread
 
 
 @pytest.mark.parametrize("mechanism", ["XOAUTH2", "OAUTHBEARER"])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import threading
-import time
 
 import pytest
 
@@ -16,7 +15,7 @@ from tamago_tui.backend.secrets import SecretStore
 from tamago_tui.backend.services import Services
 from tamago_tui.cli import main
 from tamago_tui.cli import oauth as cli_oauth
-from tests.oauth_helpers import browser_redirect, visit
+from tests.oauth_helpers import approve_when_asked, browser_redirect, visit
 
 
 @pytest.fixture
@@ -43,14 +42,7 @@ def all_bytes_under(home) -> dict[str, bytes]:
 
 
 def test_device_login_status_and_logout(home, idp, capsys):
-    def person():
-        deadline = time.monotonic() + 10
-        while not idp.pending_user_codes() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        idp.device_action(idp.pending_user_codes()[0], "approve")
-
-    thread = threading.Thread(target=person)
-    thread.start()
+    thread = approve_when_asked(idp)
     assert main(["oauth", "login", "alice"]) == 0  # the test provider's default flow is device
     thread.join(10)
     out = capsys.readouterr().out

@@ -5,8 +5,6 @@ and a real device-code sign-in against the loopback IdP uses it."""
 from __future__ import annotations
 
 import json
-import threading
-import time
 
 import pytest
 
@@ -14,7 +12,7 @@ from tamago_tui.backend import config as config_mod
 from tamago_tui.backend.config import Config
 from tamago_tui.backend.paths import Paths
 from tamago_tui.cli import main
-from tests.oauth_helpers import make_account
+from tests.oauth_helpers import approve_when_asked, make_account
 from tests.servers.oauth_server import TEST_CLIENT_ID
 
 
@@ -69,14 +67,7 @@ def test_providers_shows_where_each_client_id_comes_from(tamago_home, site, caps
 def test_sign_in_uses_the_site_client_id(tamago_home, site, idp, capsys):
     config_mod.save(Config(accounts={"alice": make_account()}), Paths.resolve(tamago_home).config_file)
 
-    def person():
-        deadline = time.monotonic() + 10
-        while not idp.pending_user_codes() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        idp.device_action(idp.pending_user_codes()[0], "approve")
-
-    thread = threading.Thread(target=person)
-    thread.start()
+    thread = approve_when_asked(idp)
     assert main(["oauth", "login", "alice"]) == 0
     thread.join(10)
     assert "Signed in alice@example.test" in capsys.readouterr().out
