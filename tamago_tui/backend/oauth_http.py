@@ -80,15 +80,20 @@ def _opener(url: str, deadline: Watchdog):
     when time is up: the socket timeout alone only bounds each read, so a server that
     trickles a byte every few seconds could otherwise hold a sign-in forever."""
 
+    def connect(address, *args, **kwargs) -> socket.socket:
+        sock = socket.create_connection(address, *args, **kwargs)
+        deadline.watch(sock)  # before TLS, so a trickled handshake is bounded too
+        return sock
+
     class HTTPS(http.client.HTTPSConnection):
-        def connect(self) -> None:
-            super().connect()
-            deadline.watch(self.sock)
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._create_connection = connect
 
     class HTTP(http.client.HTTPConnection):
-        def connect(self) -> None:
-            super().connect()
-            deadline.watch(self.sock)
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._create_connection = connect
 
     context = ssl.create_default_context()
 

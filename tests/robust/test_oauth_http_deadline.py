@@ -74,3 +74,17 @@ def test_a_prompt_answer_within_the_deadline_is_read_whole(listen):
     server = listen(handler)
     status, payload = post_form(f"http://127.0.0.1:{server.port}/token", {"grant_type": "x"}, timeout=10.0)
     assert (status, payload) == (400, {"access_token": "abc", "expires_in": 3600})
+
+
+def test_a_trickled_tls_handshake_ends_in_a_timeout_at_the_deadline(listen):
+    # A TLS record header and then a byte now and then. CPython already bounds a handshake by
+    # the socket timeout; the deadline watches the socket from before TLS all the same, so
+    # the handshake's time counts against the one deadline of the request.
+    def handler(client, listener):
+        client.recv(4096)  # the ClientHello
+        listener.trickle(client, b"\x16\x03\x03\x40\x00" + b"\x02" * 2000, pause=0.1)
+
+    server = listen(handler)
+    with pytest.raises(NetworkError) as caught:
+        post_form(f"https://127.0.0.1:{server.port}/token", {"grant_type": "x"}, timeout=1.0)
+    assert caught.value.category == "timeout"
