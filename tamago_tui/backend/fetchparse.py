@@ -39,16 +39,24 @@ def imap_date(day: date) -> bytes:
 
 def parse_fetch(response: Response) -> Header | None:
     """A FETCH response (UID FLAGS RFC822.SIZE INTERNALDATE BODYSTRUCTURE BODY[HEADER.FIELDS])."""
-    text = response.text
+    pieces, literals = response.pieces, response.literals
     header_block = b""
-    for prefix, literal in zip(response.pieces, response.literals):
-        if prefix.endswith(b"] ") and b"BODY[HEADER" in prefix and literal is not None:
-            header_block = literal
-            break
+    if len(literals) == 1:
+        # The usual shape: one literal, the header block, right after BODY[HEADER.FIELDS (...)].
+        text = pieces[0]
+        if text.endswith(b"] ") and b"BODY[HEADER" in text and literals[0] is not None:
+            header_block = literals[0]
+        text += pieces[1]
+    else:
+        text = b"".join(pieces)
+        for prefix, literal in zip(pieces, literals):
+            if prefix.endswith(b"] ") and b"BODY[HEADER" in prefix and literal is not None:
+                header_block = literal
+                break
     fast = _FAST_FETCH.match(text)
     if fast:
         # The order Dovecot (and most servers) answer in: no scanning needed.
-        uid, flags, size, internal = fast.group(1), fast.group(2), fast.group(3), fast.group(4)
+        uid, flags, size, internal = fast.groups()
         rest = text[fast.end() :]
         gm = _GM_MSGID.search(rest) if b"X-GM-MSGID" in rest else None
     else:
@@ -63,29 +71,30 @@ def parse_fetch(response: Response) -> Header | None:
         uid = uid_match.group(1)
         size = size_match.group(1) if size_match else b"0"
         flags = flags_match.group(1) if flags_match else b""
-    if b"\\Recent" in flags:  # a per-session flag: storing it would make flags "change" every sync
-        flags = b" ".join(f for f in flags.split() if f != b"\\Recent")
-    has_attachments = attachments_in(rest) if len(response.literals) <= 1 else attachments_guess(rest)
-    fields = hdr.index_headers(header_block)
-    date_iso = fields.date
+    flag_text = _FLAG_TEXT.get(flags)
+    if flag_text is None:
+        flag_text = _flag_text(flags)
+    has_attachments = attachments_in(rest) if len(literals) <= 1 else attachments_guess(rest)
+    sender, to, cc, bcc, subject, date_iso, message_id, in_reply_to, refs = hdr.index_fields(header_block)
     if not date_iso and internal:
         date_iso = hdr.parse_date(internal.decode("ascii", "replace"))
     return Header(
-        uid=int(uid),
-        message_id=fields.message_id,
-        gm_msgid=int(gm.group(1)) if gm else None,
-        date=date_iso,
-        sender=fields.sender,
-        to=fields.to,
-        cc=fields.cc,
-        bcc=fields.bcc,
-        subject=fields.subject,
-        size=int(size),
-        flags=flags.decode("ascii", "replace"),
-        has_attachments=has_attachments,
-        in_reply_to=fields.in_reply_to,
-        refs=fields.refs,
+        int(uid), message_id, int(gm.group(1)) if gm else None, date_iso, sender, to, cc, bcc,
+        subject, int(size), flag_text, has_attachments, in_reply_to, refs,
     )
+
+
+_FLAG_TEXT: dict[bytes, str] = {}
+
+
+def _flag_text(flags: bytes) -> str:
+    """FLAGS as stored: without \\Recent, a per-session flag that would make flags
+    "change" every sync. Remembered: a mailbox has few distinct flag sets."""
+    kept = b" ".join(f for f in flags.split() if f != b"\\Recent") if b"\\Recent" in flags else flags
+    text = kept.decode("ascii", "replace")
+    if len(_FLAG_TEXT) < 4096:
+        _FLAG_TEXT[flags] = text
+    return text
 
 
 _BS_TOKEN = re.compile(rb'\(|\)|"(?:[^"\\]|\\.)*"|[^\s()"]+')

@@ -41,7 +41,6 @@ _QUOTED_ITEM = re.compile(
     r'\s*(?:"([^"\\]*)"\s*|([^",<>@]*))<([^<>\s",@]+@[^<>\s",@]+)>\s*(?:,|$)'
 )
 _FIELD_LINE = re.compile(r"^([!-9;-~]+):([^\n]*)", re.M)
-_WELL_FORMED = re.compile(r"(?:[!-9;-~]+:[^\n]*\n)*(?:\r?\n)?")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _MONTHS = {m: i for i, m in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
@@ -65,9 +64,9 @@ def split_fields(raw: bytes) -> dict[str, str] | None:
         return None
     if "\n " in text or "\n\t" in text:
         text = _UNFOLD.sub(" ", text)
-    if not _WELL_FORMED.fullmatch(text):
-        return None  # a garbage line, or a blank before the colon
     pairs = _FIELD_LINE.findall(text)
+    if not _every_line_a_field(text, len(pairs)):
+        return None  # a garbage line, or a blank before the colon
     fields = {name.lower(): value.strip() for name, value in pairs}
     if len(fields) != len(pairs):  # a repeated field: the first wins, address fields add up
         fields = {}
@@ -79,6 +78,19 @@ def split_fields(raw: bytes) -> dict[str, str] | None:
                 continue
             fields[key] = value
     return fields
+
+
+def _every_line_a_field(text: str, fields: int) -> bool:
+    """Whether `text` is only whole field lines, then at most one blank line.
+
+    Every line that starts like a field is one of the `fields` matches, so
+    counting lines is enough: no second pass over the block."""
+    if not text:
+        return True
+    if text[-1] != "\n":
+        return False  # a last line cut short
+    blank_end = text.endswith(("\n\n", "\n\r\n")) or text in ("\n", "\r\n")
+    return text.count("\n") == fields + blank_end
 
 
 class IndexHeaders(NamedTuple):
@@ -97,21 +109,31 @@ class IndexHeaders(NamedTuple):
 
 def index_headers(raw: bytes) -> IndexHeaders:
     """The index fields of a header block: the fast path, or mime.parse_headers for odd blocks."""
+    return IndexHeaders._make(index_fields(raw))
+
+
+def index_fields(raw: bytes) -> tuple:
+    """index_headers as a plain tuple in IndexHeaders order (what a full sync builds 100,000 of)."""
     fields = split_fields(raw) if raw else {}
     if fields is None:
         return _from_mime(raw)
-    senders = parse_addresses(fields.get("from", ""))
-    to, cc, bcc = fields.get("to"), fields.get("cc"), fields.get("bcc")
-    return IndexHeaders(
-        sender=senders[0] if senders else None,
-        to=tuple(parse_addresses(to)) if to else (),
-        cc=tuple(parse_addresses(cc)) if cc else (),
-        bcc=tuple(parse_addresses(bcc)) if bcc else (),
-        subject=clean_text(decode_words(fields.get("subject", ""))),
-        date=parse_date(fields.get("date", "")),
-        message_id=first_message_id(fields.get("message-id", "")),
-        in_reply_to=first_message_id(fields.get("in-reply-to", "")),
-        refs=message_ids(fields.get("references", "")),
+    get = fields.get
+    sender, to, cc, bcc = get("from"), get("to"), get("cc"), get("bcc")
+    senders = address_tuple(sender) if sender else ()
+    subject = get("subject")
+    if subject and ("=?" in subject or "  " in subject or _CONTROL.search(subject)):
+        subject = clean_text(decode_words(subject))
+    references = get("references")
+    return (
+        senders[0] if senders else None,
+        address_tuple(to) if to else (),
+        address_tuple(cc) if cc else (),
+        address_tuple(bcc) if bcc else (),
+        subject or "",
+        parse_date(get("date", "")),
+        first_message_id(get("message-id", "")),
+        first_message_id(get("in-reply-to", "")),
+        " ".join(_MSGID.findall(references)) if references else "",
     )
 
 
@@ -216,6 +238,23 @@ def parse_addresses(value: str) -> list[tuple[str, str]]:
     return result
 
 
+_ADDRESS_CACHE: dict[str, tuple[tuple[str, str], ...]] = {}
+_ADDRESS_CACHE_SIZE = 20_000
+
+
+def address_tuple(value: str) -> tuple[tuple[str, str], ...]:
+    """parse_addresses as a tuple, remembered: the same few hundred correspondents
+    write most of a mailbox, so most From and To values have been read before."""
+    found = _ADDRESS_CACHE.get(value)
+    if found is None:
+        found = tuple(parse_addresses(value))
+        if "," not in value:  # lists rarely repeat whole; their items are remembered one by one
+            if len(_ADDRESS_CACHE) >= _ADDRESS_CACHE_SIZE:
+                _ADDRESS_CACHE.clear()  # crude, but bounded; it refills from the next messages
+            _ADDRESS_CACHE[value] = found
+    return found
+
+
 def _finish_name(name: str, address: str) -> str:
     """A display name as mime's address parser leaves it (decoded, tidied, never the address)."""
     name = name.strip()
@@ -249,24 +288,41 @@ def _simple_addresses(value: str) -> list[tuple[str, str]] | None:
     """The common case, split with str methods; None for anything this cannot be sure of."""
     result = []
     for item in value.split(","):
-        name, angle, address = item.rpartition("<")
-        if angle:
-            address, close, rest = address.partition(">")
-            if not close or rest.strip() or "<" in name or ">" in name:
-                return None
-            address = address.strip()
-            name = _finish_name(name, address)
-        else:
-            address = item.strip()
-            if " " in address or ">" in address:
-                return None
-        if address:
-            if " " in address or "@" not in address:
-                return None
-            result.append((name, address))
-        elif item.strip():
+        parsed = _ITEM_CACHE.get(item, _UNSEEN)
+        if parsed is _UNSEEN:
+            parsed = _simple_item(item)
+            if len(_ITEM_CACHE) >= _ADDRESS_CACHE_SIZE:
+                _ITEM_CACHE.clear()
+            _ITEM_CACHE[item] = parsed
+        if parsed is None:
             return None
+        if parsed:
+            result.append(parsed)
     return result
+
+
+_ITEM_CACHE: dict[str, tuple[str, str] | tuple[()] | None] = {}
+_UNSEEN = object()
+
+
+def _simple_item(item: str) -> tuple[str, str] | tuple[()] | None:
+    """One comma-separated item: (name, address), () when blank, None when unsure."""
+    name, angle, address = item.rpartition("<")
+    if angle:
+        address, close, rest = address.partition(">")
+        if not close or rest.strip() or "<" in name or ">" in name:
+            return None
+        address = address.strip()
+        name = _finish_name(name, address)
+    else:
+        address = item.strip()
+        if " " in address or ">" in address:
+            return None
+    if address:
+        if " " in address or "@" not in address:
+            return None
+        return (name, address)
+    return None if item.strip() else ()
 
 
 def format_address(name: str, address: str) -> str:
