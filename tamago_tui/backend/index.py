@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, fields, replace
+from operator import itemgetter
 from typing import NamedTuple
 
 from .store import Store, now_iso
@@ -102,6 +103,70 @@ def _notes_to_self(headers: list[Header], first_id: int, own: set[str]) -> list[
             found = {("from", h.sender[1].lower())} | set(parties)
             rows.extend((first_id + offset, address, role) for role, address in sorted(found))
     return rows
+
+
+_ADDRESS_KEY = itemgetter(1)
+_REMEMBERED: list = [None, {}, {}]  # own addresses, address list -> JSON, address list -> match keys
+
+
+def _remembered(own: set[str]) -> tuple[dict, dict]:
+    """The caches _rows works with, kept from chunk to chunk while `own` stays the same."""
+    key = frozenset(own)
+    if _REMEMBERED[0] != key or len(_REMEMBERED[1]) + len(_REMEMBERED[2]) > 40_000:
+        _REMEMBERED[:] = [key, {(): "[]"}, {(): ()}]
+    return _REMEMBERED[1], _REMEMBERED[2]
+
+
+def _rows(headers, first_id: int, account: str, folder: str, uidvalidity, is_sent: bool, own: set[str]):
+    """Message rows and (rowid, address, role) rows for one chunk.
+
+    The JSON of an address list and its lower-cased addresses are worked out
+    once per distinct list (parse_fetch hands out the same tuple for the same
+    header value), since a mailbox's correspondents repeat."""
+    rows = []
+    addresses = []
+    add = addresses.extend
+    as_json, matching = _remembered(own)
+
+    def keys(pairs) -> tuple[str, ...]:
+        # Addresses for matching contacts. The account's own address is left out: it is
+        # on nearly every message (a third of all rows) and never a contact of its own.
+        found = matching.get(pairs)
+        if found is None:
+            found = tuple(dict.fromkeys(a for a in (p[1].lower() for p in pairs) if a not in own))
+            matching[pairs] = found
+        return found
+
+    def json_of(pairs) -> str:
+        text = as_json.get(pairs)
+        if text is None:
+            text = as_json[pairs] = json_list(pairs)
+        return text
+
+    rowid = first_id
+    for h in headers:
+        sender_pair = h.sender
+        if sender_pair is not None:
+            sender = _fmt(sender_pair)
+            sent = is_sent or sender_pair[1].lower() in own
+            from_keys = keys((sender_pair,))
+        else:
+            sender, sent, from_keys = "", is_sent, ()
+        rows.append((
+            rowid, account, folder, uidvalidity, h.uid, h.message_id, h.gm_msgid, h.date, sender,
+            json_of(h.to), json_of(h.cc), json_of(h.bcc) if sent else "[]",
+            h.subject, h.size, h.flags, int(h.has_attachments), h.in_reply_to, h.refs,
+        ))
+        if from_keys:
+            add([(rowid, a, "from") for a in from_keys])
+        if h.to:
+            add([(rowid, a, "to") for a in keys(h.to)])
+        if h.cc:
+            add([(rowid, a, "cc") for a in keys(h.cc)])
+        if sent and h.bcc:
+            add([(rowid, a, "bcc") for a in keys(h.bcc)])
+        rowid += 1
+    return rows, addresses
 
 
 class HeaderIndex:
@@ -212,31 +277,7 @@ class HeaderIndex:
                             [account, folder, uidvalidity, *part],
                         )
                 first_id = (conn.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0]) + 1
-                rows = []
-                addresses = []
-                for offset, h in enumerate(headers):
-                    rowid = first_id + offset
-                    sender = _fmt(h.sender) if h.sender else ""
-                    sent = state.is_sent or (h.sender is not None and h.sender[1].lower() in own)
-                    rows.append((
-                        rowid, account, folder, uidvalidity, h.uid, h.message_id, h.gm_msgid, h.date, sender,
-                        json_list(h.to),
-                        json_list(h.cc),
-                        json_list(h.bcc) if sent else "[]",
-                        h.subject, h.size, h.flags, int(h.has_attachments), h.in_reply_to, h.refs,
-                    ))
-                    # Addresses for matching contacts. The account's own address is left out: it is
-                    # on nearly every message (a third of all rows) and never a contact of its own.
-                    seen = set()
-                    roles = [("from", (h.sender,) if h.sender else ()), ("to", h.to), ("cc", h.cc)]
-                    if sent:
-                        roles.append(("bcc", h.bcc))
-                    for role, items in roles:
-                        for _, address in items:
-                            address = address.lower()
-                            if address not in own and (address, role) not in seen:
-                                seen.add((address, role))
-                                addresses.append((rowid, address, role))
+                rows, addresses = _rows(headers, first_id, account, folder, uidvalidity, state.is_sent, own)
                 conn.executemany(
                     "INSERT INTO messages (id, account, folder, uidvalidity, uid, message_id, gm_msgid, date, "
                     "sender, recipients, cc, bcc, subject, size, flags, has_attachments, in_reply_to, refs) "
@@ -244,6 +285,9 @@ class HeaderIndex:
                     rows,
                 )
                 addresses += _notes_to_self(headers, first_id, own)
+                # In address order, so the address index is walked once per chunk instead of
+                # jumping to a random page for every row.
+                addresses.sort(key=_ADDRESS_KEY)
                 conn.executemany(
                     "INSERT INTO message_addresses (message_rowid, address, role) VALUES (?,?,?)", addresses
                 )
