@@ -363,6 +363,24 @@ def _day_start(year: str, month: str, day: str) -> int:
     return start
 
 
+_HOUR_PREFIXES: dict[tuple[str, ...], str] = {}
+
+
+def _hour_prefix(year: str, month: str, day: str, hour: str, sign: str, zone_hours: str) -> str:
+    """`2024-04-02T17:` for a local hour in a whole-hour zone; "" when not a real time (cached)."""
+    start = _DAY_STARTS.get((year, month, day))
+    if start is None:
+        start = _day_start(year, month, day)
+    offset = int(zone_hours) * 3600
+    prefix = ""
+    if start >= 0 and offset < 24 * 3600 and int(hour) < 24:
+        iso = _iso(start + int(hour) * 3600 - (offset if sign == "+" else -offset))
+        prefix = iso[: iso.index(":") + 1]
+    if len(_HOUR_PREFIXES) < 100_000:
+        _HOUR_PREFIXES[(year, month, day, hour, sign, zone_hours)] = prefix
+    return prefix
+
+
 def parse_date(value: str) -> str:
     """An RFC 5322 date (or an INTERNALDATE) as ISO 8601 UTC; "" when unreadable.
 
@@ -373,6 +391,14 @@ def parse_date(value: str) -> str:
     match = _DATE.match(value)
     if match:
         day, month, year, hour, minute, second, sign, oh, om = match.groups()
+        if om == "00" and minute < "60" and (second is None or second < "60"):
+            # A whole-hour zone leaves minutes and seconds as they are: only the UTC day
+            # and hour need working out, and a mailbox has a few per hour of its life.
+            prefix = _HOUR_PREFIXES.get((year, month, day, hour, sign, oh))
+            if prefix is None:
+                prefix = _hour_prefix(year, month, day, hour, sign, oh)
+            if prefix:
+                return prefix + minute + ":" + (second or "00") + "+00:00"
         start = _DAY_STARTS.get((year, month, day))
         if start is None:
             start = _day_start(year, month, day)

@@ -74,6 +74,11 @@ class _DeadlineReader(io.RawIOBase):
         self.min_rate = min_rate
         self.deadline: float | None = None
 
+    def apply(self, value: float) -> None:
+        """Set the socket timeout; setting it is a system call, so only when it changes."""
+        if self.sock.gettimeout() != value:
+            self.sock.settimeout(value)
+
     def readable(self) -> bool:
         return True
 
@@ -85,7 +90,14 @@ class _DeadlineReader(io.RawIOBase):
                     "The server is answering too slowly; the command ran past its deadline.",
                     category="timeout",
                 )
-            self.sock.settimeout(min(self.timeout, remaining))
+            current = self.sock.gettimeout()
+            if remaining < self.timeout:
+                # Within half a second of the deadline is close enough: a full sync reads
+                # thousands of TLS records, and re-arming the timeout for each one shows.
+                if current is None or current <= 0 or remaining < current - 0.5:
+                    self.sock.settimeout(remaining)
+            elif current != self.timeout:
+                self.sock.settimeout(self.timeout)
         try:
             count = self.sock.recv_into(buffer)
         except (socket.timeout, TimeoutError) as exc:
@@ -140,7 +152,7 @@ class Wire:
         if self.broken:
             raise NetworkError("The connection was closed after an earlier failure.", category="server_unavailable")
         try:
-            self.imap.sock.settimeout(self.timeout)
+            self.reader.apply(self.timeout)
             self.imap.sock.sendall(data)
         except (OSError, ssl.SSLError) as exc:
             self.broken = True

@@ -14,6 +14,7 @@ and its own child only.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import struct
@@ -98,6 +99,9 @@ class WriterProcess:
 
 
 def serve(inp, out) -> None:
+    # Rows are plain tuples that never form cycles, and this process lives for one
+    # folder: the cyclic collector would only rescan the growing heap, chunk after chunk.
+    gc.disable()
     stored = 0
     try:
         path, state, own = _receive(inp)
