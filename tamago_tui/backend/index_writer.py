@@ -14,9 +14,11 @@ and its own child only.
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import os
 import pickle
+import select
 import struct
 import subprocess
 import sys
@@ -59,6 +61,10 @@ class WriterProcess:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
         )
         self.closed = False
+        try:  # room for two chunks in the pipe, so parsing goes on while the writer commits
+            fcntl.fcntl(self.process.stdin.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
+        except (AttributeError, OSError):
+            pass  # not Linux, or over the system's limit: the default pipe works, just less smoothly
         self._write((str(path), asdict(state), tuple(own_addresses)))
 
     def _write(self, obj) -> None:
@@ -98,6 +104,30 @@ class WriterProcess:
         return outcome[1]
 
 
+GROUP_CHUNKS = 4  # at most this many chunks share a transaction when the writer falls behind
+
+
+def _next_group(inp) -> tuple[list, int | None, bool]:
+    """The next chunk, joined by the chunks already waiting behind it, if any: one
+    transaction for several chunks costs less when this process is the slower one.
+    (rows, advance_to, finished); finished when the parent said so or went away."""
+    rows: list = []
+    advance_to = None
+    for count in range(GROUP_CHUNKS):
+        if count and not select.select([inp], [], [], 0)[0]:
+            break  # nothing waiting: commit what there is now
+        try:
+            item = _receive(inp)
+        except EOFError:
+            item = None  # the parent went away: what was committed stays
+        if item is None:
+            return rows, advance_to, True
+        rows += item[0]
+        if item[1] is not None:
+            advance_to = item[1] if advance_to is None else max(advance_to, item[1])
+    return rows, advance_to, False
+
+
 def serve(inp, out) -> None:
     # Rows are plain tuples that never form cycles, and this process lives for one
     # folder: the cyclic collector would only rescan the growing heap, chunk after chunk.
@@ -113,16 +143,12 @@ def serve(inp, out) -> None:
         index = HeaderIndex(store)
         state = FolderState(**state)
         try:
-            while True:
-                try:
-                    item = _receive(inp)
-                except EOFError:
-                    break  # the parent went away: what was committed stays
-                if item is None:
-                    break
-                rows, advance_to = item
-                headers = [Header._make(row) for row in rows]
-                stored += index.store_headers(state, headers, own_addresses=own, advance_to=advance_to)
+            finished = False
+            while not finished:
+                rows, advance_to, finished = _next_group(inp)
+                if rows or advance_to is not None:
+                    headers = [Header._make(row) for row in rows]
+                    stored += index.store_headers(state, headers, own_addresses=own, advance_to=advance_to)
         finally:
             store.close()
         _send(out, ("ok", stored))
