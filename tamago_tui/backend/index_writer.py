@@ -38,14 +38,21 @@ def _send(stream, obj) -> None:
 
 
 def _receive(stream):
-    head = stream.read(_LENGTH.size)
-    if len(head) < _LENGTH.size:
-        raise EOFError
-    (size,) = _LENGTH.unpack(head)
-    data = stream.read(size)
+    (size,) = _LENGTH.unpack(_read_exact(stream, _LENGTH.size))
+    return pickle.loads(_read_exact(stream, size))
+
+
+def _read_exact(stream, size: int) -> bytes | bytearray:
+    """`size` bytes; an unbuffered stream may hand them over in parts."""
+    data = stream.read(size) or b""
     if len(data) < size:
-        raise EOFError
-    return pickle.loads(data)
+        data = bytearray(data)
+        while len(data) < size:
+            more = stream.read(size - len(data))
+            if not more:
+                raise EOFError
+            data += more
+    return data
 
 
 class WriterProcess:
@@ -158,4 +165,5 @@ def serve(inp, out) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.stdin.buffer, sys.stdout.buffer)
+    # Unbuffered input: select() in _next_group must see every byte not yet read.
+    serve(sys.stdin.buffer.raw, sys.stdout.buffer)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tamago_tui.backend.errors import StoreError
@@ -60,3 +62,36 @@ def test_bcc_counts_only_for_mail_we_sent(tmp_path):
     index.store_headers(state, [received, sent], own_addresses=("me@example.org",))
     rows = local_history(store, ["secret@example.org"])
     assert [(r.subject, r.matched) for r in rows] == [("s2", ("bcc secret@example.org",))]
+
+
+def test_writer_joins_chunks_already_waiting_into_one_transaction():
+    from tamago_tui.backend import index_writer
+
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(read_fd, "rb", buffering=0) as inp, os.fdopen(write_fd, "wb") as out:
+        for rows, advance in (([tuple(header(1))], 1), ([tuple(header(2))], 2), ([], 3)):
+            index_writer._send(out, (rows, advance))
+        out.flush()
+        rows, advance_to, finished = index_writer._next_group(inp)
+        assert [row[0] for row in rows] == [1, 2] and advance_to == 3 and not finished
+        index_writer._send(out, ([tuple(header(4))], None))
+        out.flush()
+        rows, advance_to, finished = index_writer._next_group(inp)  # nothing behind it: alone
+        assert [row[0] for row in rows] == [4] and advance_to is None and not finished
+        index_writer._send(out, ([tuple(header(5))], 5))
+        index_writer._send(out, None)
+        out.flush()
+        rows, advance_to, finished = index_writer._next_group(inp)
+        assert [row[0] for row in rows] == [5] and advance_to == 5 and finished
+
+
+def test_writer_keeps_the_chunks_it_got_when_the_parent_goes_away():
+    from tamago_tui.backend import index_writer
+
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(read_fd, "rb", buffering=0) as inp:
+        with os.fdopen(write_fd, "wb") as out:
+            index_writer._send(out, ([tuple(header(6))], 6))
+            out.write(b"\x00\x00\x10")  # half a frame, then the parent is gone
+        rows, advance_to, finished = index_writer._next_group(inp)
+        assert [row[0] for row in rows] == [6] and advance_to == 6 and finished
