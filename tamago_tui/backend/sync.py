@@ -52,6 +52,7 @@ from .fetchparse import (
     parse_status,
     read_examine,
 )
+from .gcpause import paused_collection
 from .imapwire import Response, Wire, quote, uid_ranges
 from .index import FolderState, Header, HeaderIndex
 from .models import Account
@@ -464,6 +465,10 @@ class AccountSync:
         Two FETCHes are kept in flight, so the server prepares one chunk while
         this side parses and stores the other.
         """
+        with paused_collection():  # see gcpause.py: many objects, no cycles
+            return self._fetch_chunks(state, uids, advance=advance)
+
+    def _fetch_chunks(self, state: FolderState, uids: list[int], *, advance: bool) -> int:
         stored = 0
         total = len(uids)
         self.progress(SyncProgress(self.account.name, state.name, 0, total, "headers"))
