@@ -99,6 +99,8 @@ def _flag_text(flags: bytes) -> str:
 
 _BS_TOKEN = re.compile(rb'\(|\)|"(?:[^"\\]|\\.)*"|[^\s()"]+')
 _LEAF_TYPE = re.compile(rb'[()]\("([^"]*)" "([^"]*)"')
+_SINGLE_LEAF = re.compile(rb'\("([^"]*)" "([^"]*)"')
+_NAMED = re.compile(rb'"(?:file)?name|"attachment"', re.I)  # a part with a name, or attached
 _BODY_TYPES = {b"text/plain", b"text/html", b"text/enriched", b"text/richtext", b"text/markdown", b"text/x-markdown"}
 
 
@@ -114,17 +116,19 @@ def attachments_in(text: bytes) -> bool:
     if start < 0:
         return False
     start += 14
-    lowered = text.lower()
-    if b'"name' not in lowered and b'"filename' not in lowered and b'"attachment"' not in lowered:
+    if _NAMED.search(text) is None:
         if text[start + 1 : start + 2] == b'"':  # a single part: its type is the first two strings
-            leaf = _LEAF_TYPE.match(b"(" + text[start:])
-            types = [leaf.groups()] if leaf else []
+            leaf = _SINGLE_LEAF.match(text, start)
+            if leaf is not None and (leaf.group(1) + b"/" + leaf.group(2)).lower() in _BODY_TYPES:
+                return False
         else:
             types = _LEAF_TYPE.findall(text, start + 1)
-        if types and all(b"/".join(t).lower() in _BODY_TYPES for t in types):
-            return False
-    elif b'("attachment"' in lowered and b"signature" not in lowered and b"pgp-" not in lowered:
-        return True  # a file sent along, and no signature part that could be the one
+            if types and all(b"/".join(t).lower() in _BODY_TYPES for t in types):
+                return False
+    else:
+        lowered = text.lower()
+        if b'("attachment"' in lowered and b"signature" not in lowered and b"pgp-" not in lowered:
+            return True  # a file sent along, and no signature part that could be the one
     tree = _bodystructure_tree(text, start)
     if tree is None:
         return attachments_guess(text)
