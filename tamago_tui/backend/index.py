@@ -70,7 +70,7 @@ def _fmt(pair: tuple[str, str]) -> str:
     return f"{name} <{address}>" if name else address
 
 
-_PLAIN = re.compile(r'[^"\\\x00-\x1f\x7f]*')
+_PLAIN = re.compile(r'[^\\\x00-\x1f\x7f]*')  # nothing json.dumps would escape, bar quotes
 
 
 def json_list(pairs) -> str:
@@ -78,8 +78,8 @@ def json_list(pairs) -> str:
     if not pairs:
         return "[]"
     items = [_fmt(p) for p in pairs]
-    joined = '","'.join(items)
-    if _PLAIN.fullmatch(joined):
+    joined = '", "'.join(items)
+    if _PLAIN.fullmatch(joined) and joined.count('"') == 2 * len(items) - 2:  # quotes: separators only
         return '["' + joined + '"]'
     return json.dumps(items, ensure_ascii=False)
 
@@ -106,65 +106,77 @@ def _notes_to_self(headers: list[Header], first_id: int, own: set[str]) -> list[
 
 
 _ADDRESS_KEY = itemgetter(1)
-_REMEMBERED: list = [None, {}, {}]  # own addresses, address list -> JSON, address list -> match keys
+_REMEMBERED: list = [None, {}, {}, {}]  # own addresses, then per address list: JSON, match keys, sender
 
 
-def _remembered(own: set[str]) -> tuple[dict, dict]:
+def _remembered(own: set[str]) -> tuple[dict, dict, dict]:
     """The caches _rows works with, kept from chunk to chunk while `own` stays the same."""
     key = frozenset(own)
-    if _REMEMBERED[0] != key or len(_REMEMBERED[1]) + len(_REMEMBERED[2]) > 40_000:
-        _REMEMBERED[:] = [key, {(): "[]"}, {(): ()}]
-    return _REMEMBERED[1], _REMEMBERED[2]
+    if _REMEMBERED[0] != key or sum(map(len, _REMEMBERED[1:])) > 60_000:
+        _REMEMBERED[:] = [key, {(): "[]"}, {(): ()}, {}]
+    return _REMEMBERED[1], _REMEMBERED[2], _REMEMBERED[3]
 
 
 def _rows(headers, first_id: int, account: str, folder: str, uidvalidity, is_sent: bool, own: set[str]):
     """Message rows and (rowid, address, role) rows for one chunk.
 
-    The JSON of an address list and its lower-cased addresses are worked out
-    once per distinct list (parse_fetch hands out the same tuple for the same
-    header value), since a mailbox's correspondents repeat."""
+    The JSON of an address list, its lower-cased addresses and what a sender
+    means are worked out once per distinct value (parse_fetch hands out the
+    same tuple for the same header value), since a mailbox's correspondents
+    repeat."""
     rows = []
     addresses = []
     add = addresses.extend
-    as_json, matching = _remembered(own)
+    as_json, matching, senders = _remembered(own)
 
     def keys(pairs) -> tuple[str, ...]:
         # Addresses for matching contacts. The account's own address is left out: it is
         # on nearly every message (a third of all rows) and never a contact of its own.
-        found = matching.get(pairs)
-        if found is None:
-            found = tuple(dict.fromkeys(a for a in (p[1].lower() for p in pairs) if a not in own))
-            matching[pairs] = found
+        found = tuple(dict.fromkeys(a for a in (p[1].lower() for p in pairs) if a not in own))
+        matching[pairs] = found
         return found
 
     def json_of(pairs) -> str:
-        text = as_json.get(pairs)
-        if text is None:
-            text = as_json[pairs] = json_list(pairs)
+        text = as_json[pairs] = json_list(pairs)
         return text
 
     rowid = first_id
-    for h in headers:
-        sender_pair = h.sender
-        if sender_pair is not None:
-            sender = _fmt(sender_pair)
-            sent = is_sent or sender_pair[1].lower() in own
-            from_keys = keys((sender_pair,))
-        else:
-            sender, sent, from_keys = "", is_sent, ()
+    for uid, message_id, gm_msgid, date, sender_pair, to, cc, bcc, subject, size, flags, attached, \
+            in_reply_to, refs in headers:
+        known = senders.get(sender_pair)
+        if known is None:
+            if sender_pair is None:
+                known = ("", False, ())
+            else:
+                known = (_fmt(sender_pair), sender_pair[1].lower() in own, keys((sender_pair,)))
+            senders[sender_pair] = known
+        sender, sent, from_keys = known
+        sent = sent or is_sent
         rows.append((
-            rowid, account, folder, uidvalidity, h.uid, h.message_id, h.gm_msgid, h.date, sender,
-            json_of(h.to), json_of(h.cc), json_of(h.bcc) if sent else "[]",
-            h.subject, h.size, h.flags, int(h.has_attachments), h.in_reply_to, h.refs,
+            rowid, account, folder, uidvalidity, uid, message_id, gm_msgid, date, sender,
+            as_json.get(to) or json_of(to), as_json.get(cc) or json_of(cc),
+            (as_json.get(bcc) or json_of(bcc)) if sent else "[]",
+            subject, size, flags, int(attached), in_reply_to, refs,
         ))
         if from_keys:
             add([(rowid, a, "from") for a in from_keys])
-        if h.to:
-            add([(rowid, a, "to") for a in keys(h.to)])
-        if h.cc:
-            add([(rowid, a, "cc") for a in keys(h.cc)])
-        if sent and h.bcc:
-            add([(rowid, a, "bcc") for a in keys(h.bcc)])
+        if to:
+            found = matching.get(to)
+            if found is None:
+                found = keys(to)
+            if found:
+                add([(rowid, a, "to") for a in found])
+        if cc:
+            found = matching.get(cc)
+            if found is None:
+                found = keys(cc)
+            if found:
+                add([(rowid, a, "cc") for a in found])
+        if sent and bcc:
+            found = matching.get(bcc)
+            if found is None:
+                found = keys(bcc)
+            add([(rowid, a, "bcc") for a in found])
         rowid += 1
     return rows, addresses
 
