@@ -59,7 +59,9 @@ class WriterProcess:
     """`put()` chunks of Headers, `close()` for the count stored. Same contract as
     HeaderIndex.store_headers, one transaction per chunk, on another core."""
 
-    def __init__(self, path: Path, state: FolderState, own_addresses=()):
+    def __init__(self, path: Path, state: FolderState, own_addresses=(), expected: int = 0):
+        """`expected`: how many messages are coming (a big load into a small index
+        builds the address index once at the end; see HeaderIndex.defer_address_index)."""
         package_root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
@@ -72,7 +74,7 @@ class WriterProcess:
             fcntl.fcntl(self.process.stdin.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
         except (AttributeError, OSError):
             pass  # not Linux, or over the system's limit: the default pipe works, just less smoothly
-        self._write((str(path), asdict(state), tuple(own_addresses)))
+        self._write((str(path), asdict(state), tuple(own_addresses), expected))
 
     def _write(self, obj) -> None:
         try:
@@ -141,7 +143,7 @@ def serve(inp, out) -> None:
     gc.disable()
     stored = 0
     try:
-        path, state, own = _receive(inp)
+        path, state, own, expected = _receive(inp)
         from .store import Store
 
         store = Store(path)
@@ -150,12 +152,17 @@ def serve(inp, out) -> None:
         index = HeaderIndex(store)
         state = FolderState(**state)
         try:
-            finished = False
-            while not finished:
-                rows, advance_to, finished = _next_group(inp)
-                if rows or advance_to is not None:
-                    headers = [Header._make(row) for row in rows]
-                    stored += index.store_headers(state, headers, own_addresses=own, advance_to=advance_to)
+            deferred = index.defer_address_index(expected)
+            try:
+                finished = False
+                while not finished:
+                    rows, advance_to, finished = _next_group(inp)
+                    if rows or advance_to is not None:
+                        headers = [Header._make(row) for row in rows]
+                        stored += index.store_headers(state, headers, own_addresses=own, advance_to=advance_to)
+            finally:
+                if deferred:
+                    index.restore_address_index()
         finally:
             store.close()
         _send(out, ("ok", stored))

@@ -345,6 +345,13 @@ def _v5(db: sqlite_utils.Database) -> None:
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
+
+# Indexes a bulk load of the header index may drop while it runs and build once at its
+# end (index.HeaderIndex.defer_address_index); Store() rebuilds one found missing.
+DEFERRABLE_INDEXES = {
+    "idx_message_addresses_address":
+        "CREATE INDEX IF NOT EXISTS idx_message_addresses_address ON message_addresses (address)",
+}
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -368,6 +375,7 @@ class Store:
                 self._private(self.path)
             self.db.execute("PRAGMA foreign_keys=ON")
             self.migrate()
+            self.rebuild_missing_indexes()
         except BaseException as exc:
             if conn is not None:
                 conn.close()
@@ -425,6 +433,14 @@ class Store:
             if conn.in_transaction:
                 conn.rollback()
             raise
+
+    def rebuild_missing_indexes(self) -> None:
+        """Build again an index a bulk load dropped and did not live to restore."""
+        present = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        for name, sql in DEFERRABLE_INDEXES.items():
+            if name not in present:
+                with self.db.conn:
+                    self.db.execute(sql)
 
     def close(self) -> None:
         self.db.conn.close()

@@ -491,7 +491,7 @@ class AccountSync:
         if path is not None and len(chunks) >= WRITER_PROCESS_CHUNKS:
             from .index_writer import WriterProcess
 
-            writer = WriterProcess(path, state, self.own)
+            writer = WriterProcess(path, state, self.own, expected=total)
         try:
             for part in chunks[:2]:
                 send(part)

@@ -95,3 +95,47 @@ def test_writer_keeps_the_chunks_it_got_when_the_parent_goes_away():
             out.write(b"\x00\x00\x10")  # half a frame, then the parent is gone
         rows, advance_to, finished = index_writer._next_group(inp)
         assert [row[0] for row in rows] == [6] and advance_to == 6 and finished
+
+
+def _has_address_index(store: Store) -> bool:
+    return store.db.execute(
+        "SELECT count(*) FROM sqlite_master WHERE name = 'idx_message_addresses_address'"
+    ).fetchone()[0] == 1
+
+
+def test_a_big_first_load_builds_the_address_index_once_at_the_end(tmp_path, monkeypatch):
+    from tamago_tui.backend import index as index_module
+
+    monkeypatch.setattr(index_module, "BULK_LOAD_MIN", 2)
+    store, index, state = prepared(tmp_path / "t.db")
+    assert not index.defer_address_index(1)  # a small load keeps the index up as it goes
+    assert _has_address_index(store)
+    assert index.defer_address_index(3)
+    assert not _has_address_index(store)
+    index.store_headers(state, [header(1), header(2), header(3)], advance_to=3)
+    assert [r.subject for r in local_history(store, ["ada@example.org"])] == ["s3", "s2", "s1"]  # by scan
+    index.restore_address_index()
+    assert _has_address_index(store)
+    assert not index.defer_address_index(2)  # fewer coming than already indexed: keep it
+
+
+def test_the_writer_process_defers_and_restores_the_address_index(tmp_path):
+    store, index, state = prepared(tmp_path / "t.db")
+    writer = WriterProcess(store.path, state, ("me@example.org",), expected=20_000)
+    writer.put([header(1), header(2)], 2)
+    assert writer.close() == 2
+    assert _has_address_index(store)
+    plan = store.db.execute(
+        "EXPLAIN QUERY PLAN SELECT message_rowid FROM message_addresses WHERE address = ?", ["ada@example.org"]
+    ).fetchall()
+    assert "idx_message_addresses_address" in str(plan)
+
+
+def test_an_address_index_left_dropped_by_a_killed_loader_is_rebuilt_on_open(tmp_path):
+    store, index, state = prepared(tmp_path / "t.db")
+    index.store_headers(state, [header(1)], advance_to=1)
+    store.db.execute("DROP INDEX idx_message_addresses_address")
+    store.close()
+    again = Store(tmp_path / "t.db")
+    assert _has_address_index(again)
+    assert [r.subject for r in local_history(again, ["ada@example.org"])] == ["s1"]
