@@ -174,3 +174,6 @@ def serve(inp, out) -> None:
 if __name__ == "__main__":
     # Unbuffered input: select() in _next_group must see every byte not yet read.
     serve(sys.stdin.buffer.raw, sys.stdout.buffer)
+    # The answer is out and the database closed: skip tearing down the interpreter,
+    # whose final collection of everything this process built costs a fifth of a second.
+    os._exit(0)
