@@ -363,21 +363,29 @@ def _day_start(year: str, month: str, day: str) -> int:
     return start
 
 
-_HOUR_PREFIXES: dict[tuple[str, ...], str] = {}
+_HOUR_PREFIXES: dict[tuple[str, str], str] = {}
+# _DATE with a whole-hour zone and minutes and seconds below 60 (no leap second).
+_HOURLY_DATE = re.compile(
+    r"\s*((?:[A-Za-z]{3},\s*)?\d{1,2} [A-Za-z]{3} \d{4} \d{2}):([0-5]\d)(?::([0-5]\d))? ([+-]\d{2})00"
+    r"(?:\s*\([^()]*\))?\s*$"
+)
 
 
-def _hour_prefix(year: str, month: str, day: str, hour: str, sign: str, zone_hours: str) -> str:
-    """`2024-04-02T17:` for a local hour in a whole-hour zone; "" when not a real time (cached)."""
-    start = _DAY_STARTS.get((year, month, day))
-    if start is None:
-        start = _day_start(year, month, day)
-    offset = int(zone_hours) * 3600
+def _hour_prefix(local_hour: str, zone: str) -> str:
+    """`2024-04-02T17:` for `Tue, 2 Apr 2024 10` in zone `-07`; "" when not a real time (cached)."""
     prefix = ""
-    if start >= 0 and offset < 24 * 3600 and int(hour) < 24:
-        iso = _iso(start + int(hour) * 3600 - (offset if sign == "+" else -offset))
-        prefix = iso[: iso.index(":") + 1]
+    match = _DATE.match(f"{local_hour}:00 {zone}00")
+    if match:
+        day, month, year, hour, _, _, sign, oh, _ = match.groups()
+        start = _DAY_STARTS.get((year, month, day))
+        if start is None:
+            start = _day_start(year, month, day)
+        offset = int(oh) * 3600
+        if start >= 0 and offset < 24 * 3600 and int(hour) < 24:
+            iso = _iso(start + int(hour) * 3600 - (offset if sign == "+" else -offset))
+            prefix = iso[: iso.index(":") + 1]
     if len(_HOUR_PREFIXES) < 100_000:
-        _HOUR_PREFIXES[(year, month, day, hour, sign, zone_hours)] = prefix
+        _HOUR_PREFIXES[(local_hour, zone)] = prefix
     return prefix
 
 
@@ -388,17 +396,19 @@ def parse_date(value: str) -> str:
     which knows the odd shapes real mail has (named zones, 2-digit years...)."""
     if not value:
         return ""
+    hourly = _HOURLY_DATE.match(value)
+    if hourly is not None:
+        # A whole-hour zone leaves minutes and seconds as they are: only the UTC day and
+        # hour need working out, once per local hour and zone (a mailbox has a few per hour).
+        local_hour, minute, second, zone = hourly.groups()
+        prefix = _HOUR_PREFIXES.get((local_hour, zone))
+        if prefix is None:
+            prefix = _hour_prefix(local_hour, zone)
+        if prefix:
+            return prefix + minute + ":" + (second or "00") + "+00:00"
     match = _DATE.match(value)
     if match:
         day, month, year, hour, minute, second, sign, oh, om = match.groups()
-        if om == "00" and minute < "60" and (second is None or second < "60"):
-            # A whole-hour zone leaves minutes and seconds as they are: only the UTC day
-            # and hour need working out, and a mailbox has a few per hour of its life.
-            prefix = _HOUR_PREFIXES.get((year, month, day, hour, sign, oh))
-            if prefix is None:
-                prefix = _hour_prefix(year, month, day, hour, sign, oh)
-            if prefix:
-                return prefix + minute + ":" + (second or "00") + "+00:00"
         start = _DAY_STARTS.get((year, month, day))
         if start is None:
             start = _day_start(year, month, day)
