@@ -245,6 +245,8 @@ def table(results: dict) -> str:
     lines = [
         f"Mailbox: {results['messages']:,} messages (INBOX {results['folders']['INBOX']:,}, "
         f"Sent {results['folders']['Sent']:,}), {results['cpus']} CPUs; best of {results['repeat']}",
+        "load average (1 min) around the full syncs: "
+        + ", ".join(f"{x:.2f}" for x in results.get("load", ())) + " (other jobs on the machine inflate the ratio)",
         "",
         f"{'measure':<58}{'value':>12}{'ratio':>10}",
         "-" * 80,
@@ -322,12 +324,14 @@ def main(argv=None) -> int:
 
         log("baseline and tamago's full header sync, interleaved...")
         envelope, items, runs = [], [], []
+        results["load"] = [os.getloadavg()[0]]
         for attempt in range(args.repeat):
             envelope.append(raw_fetch(server, user, server.ca, "(ENVELOPE)"))
             items.append(raw_fetch(server, user, server.ca, TAMAGO_ITEMS))
             home = work / f"home-{attempt}"
             write_config(home, server, user, secret)
             runs.append(tamago_full_sync(home))
+            results["load"].append(os.getloadavg()[0])
         results["baseline"] = {"envelope_s": min(e[0] for e in envelope), "envelope_bytes": envelope[0][1],
                                "envelope_cpu_s": min(e[2] for e in envelope),
                                "items_s": min(i[0] for i in items), "items_bytes": items[0][1]}
