@@ -5,8 +5,11 @@ at a time. Python's `email` package takes about 8.6 s to decode that many;
 this module does the same job in a fraction of it by doing only what the index
 needs: unfold, split, decode RFC 2047 words only where `=?` appears, split
 address lists with str methods, and read the common date format with one
-regular expression. (Measured on 85,000 generated header blocks: 1.0 s here,
-3.8 s through mime.parse_headers.)
+regular expression. What repeats across a mailbox is worked out once and
+remembered in bounded dicts: address values and list items (the same
+correspondents write most of the mail), and the UTC hour of a local hour and
+zone. (Measured on 85,000 generated header blocks: 0.85 s here, 4.4 s through
+mime.parse_headers.)
 
 Anything unusual (bytes that are not UTF-8, garbage lines, quoted or grouped
 addresses, odd dates) goes to the mime module, which is built for real-world

@@ -6,7 +6,12 @@ over the GIL (sqlite3 releases it for every row it steps, then waits to get it
 back), which measured slower than one thread. In a child process the writes
 run on another core: the parent parses chunk n+1 while the child commits
 chunk n. Each chunk is still one transaction that moves `synced_uid`, so a
-crash of either process leaves the index consistent.
+crash of either process leaves the index consistent; when the child falls
+behind, the chunks already waiting share one transaction.
+
+A first sync (a big load into a small index) builds the contact-matching
+address index once at the end instead of row by row
+(HeaderIndex.defer_address_index).
 
 Frames on the pipes are a 4-byte length and a pickle, between this process
 and its own child only.
