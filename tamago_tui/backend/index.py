@@ -189,6 +189,7 @@ class HeaderIndex:
         self.store = store
         self.db = store.db
         self.conn = store.db.conn
+        self.address_index_deferred = False
 
     # -- folders ---------------------------------------------------------
 
@@ -300,9 +301,10 @@ class HeaderIndex:
                     rows,
                 )
                 addresses += _notes_to_self(headers, first_id, own)
-                # In address order, so the address index is walked once per chunk instead of
-                # jumping to a random page for every row.
-                addresses.sort(key=_ADDRESS_KEY)
+                if not self.address_index_deferred:
+                    # In address order, so the address index is walked once per chunk instead
+                    # of jumping to a random page for every row.
+                    addresses.sort(key=_ADDRESS_KEY)
                 conn.executemany(
                     "INSERT INTO message_addresses (message_rowid, address, role) VALUES (?,?,?)", addresses
                 )
@@ -333,6 +335,7 @@ class HeaderIndex:
             return False
         with self.conn:
             self.conn.execute(f"DROP INDEX IF EXISTS {ADDRESS_INDEX}")
+        self.address_index_deferred = True  # rows then go in message order, the other index's
         return True
 
     def restore_address_index(self) -> None:
@@ -340,6 +343,7 @@ class HeaderIndex:
             self.conn.commit()
         with self.conn:
             self.conn.execute(DEFERRABLE_INDEXES[ADDRESS_INDEX])
+        self.address_index_deferred = False
 
     def update_flags(self, state: FolderState, changes: list[tuple[int, str]]) -> int:
         if not changes:
