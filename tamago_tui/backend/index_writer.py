@@ -19,7 +19,6 @@ and its own child only.
 
 from __future__ import annotations
 
-import fcntl
 import gc
 import os
 import pickle
@@ -76,8 +75,10 @@ class WriterProcess:
         )
         self.closed = False
         try:  # room for two chunks in the pipe, so parsing goes on while the writer commits
+            import fcntl
+
             fcntl.fcntl(self.process.stdin.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
-        except (AttributeError, OSError):
+        except (ImportError, AttributeError, OSError):
             pass  # not Linux, or over the system's limit: the default pipe works, just less smoothly
         self._write((str(path), asdict(state), tuple(own_addresses), expected))
 
@@ -128,7 +129,7 @@ def _next_group(inp) -> tuple[list, int | None, bool]:
     rows: list = []
     advance_to = None
     for count in range(GROUP_CHUNKS):
-        if count and not select.select([inp], [], [], 0)[0]:
+        if count and not _waiting(inp):
             break  # nothing waiting: commit what there is now
         try:
             item = _receive(inp)
@@ -140,6 +141,13 @@ def _next_group(inp) -> tuple[list, int | None, bool]:
         if item[1] is not None:
             advance_to = item[1] if advance_to is None else max(advance_to, item[1])
     return rows, advance_to, False
+
+
+def _waiting(inp) -> bool:
+    try:
+        return bool(select.select([inp], [], [], 0)[0])
+    except (OSError, ValueError):
+        return False  # a pipe select() cannot watch (not on this system): chunk by chunk
 
 
 def serve(inp, out) -> None:
