@@ -323,7 +323,7 @@ class HeaderIndex:
         """Drop the contact-matching index for a load of `coming` messages that is at
         least as big as the index already is; True when dropped.
 
-        Kept up row by row, that index is a third of a first sync's writing time
+        Kept up row by row, that index is a fifth of a first sync's writing time
         (its inserts land at random); built once at the end, a fraction of it.
         Until restore_address_index(), lookups by address still work, by scan.
         A loader that dies before restoring leaves it to the next Store() to build.
