@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 
 class Proxy:
@@ -61,7 +62,7 @@ class Proxy:
 
     def close(self) -> None:
         self._stopped = True
-        self.listener.close()
+        _close(self.listener)  # shutdown first: close() alone leaves a blocked accept() listening
         for sock in list(self._open):
             _close(sock)
 
@@ -73,13 +74,31 @@ class Proxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            server = socket.create_connection(self.target, timeout=10)
+            server = self._connect_target()
+            if server is None:
+                _close(client)  # the client sees the connection closed, at once
+                continue
             server.settimeout(None)
             with self.lock:
                 self.connections += 1
                 self._open += [client, server]
             threading.Thread(target=self._client_to_server, args=(client, server), daemon=True).start()
             threading.Thread(target=self._server_to_client, args=(server, client), daemon=True).start()
+
+    def _connect_target(self) -> socket.socket | None:
+        """Connect to the real server. Under heavy load Dovecot has been seen to refuse a
+        connection now and then (between login processes); retry for a few seconds rather
+        than leave the client hanging until its own timeout."""
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                return socket.create_connection(self.target, timeout=10)
+            except ConnectionRefusedError:
+                if self._stopped or time.monotonic() > deadline:
+                    return None
+                time.sleep(0.05)
+            except OSError:
+                return None
 
     def _client_to_server(self, client: socket.socket, server: socket.socket) -> None:
         pending = b""
