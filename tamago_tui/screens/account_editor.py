@@ -41,8 +41,8 @@ MECHANISM_CHOICES = [("XOAUTH2 mechanism", "XOAUTH2"), ("OAUTHBEARER mechanism (
 
 
 def split_aliases(text: str) -> list[str]:
-    """"a@x, b@y; c@z" (commas, semicolons or spaces between) -> ["a@x", "b@y", "c@z"]."""
-    return [part for part in re.split(r"[,;\s]+", text) if part]
+    """"a@x, b@y; c@z" -> ["a@x", "b@y", "c@z"]; a part with spaces stays whole, so its error names it."""
+    return [part.strip() for part in re.split(r"[,;\n]", text) if part.strip()]
 
 
 def _slug(email: str, taken) -> str:
@@ -227,7 +227,7 @@ class AccountEditor(BaseScreen[str | None]):
         try:
             aliases = check_aliases(email, split_aliases(self.value("aliases")))
         except ConfigError as exc:
-            raise TamagoError(f"Aliases: {exc}", title="Invalid alias") from None
+            raise TamagoError(str(exc), title="Aliases") from None
         taken = {n for n in self.app.services.config.accounts if not self.original or n != self.original.name}
         return Account(
             name=self.original.name if self.original else _slug(email, taken),
