@@ -306,7 +306,7 @@ def check_aliases(email: str, aliases) -> tuple[str, ...]:
         if not _ADDRESS.fullmatch(alias):
             raise ConfigError(f"alias {alias!r} is not an email address (write it bare, like sales@example.org).")
         if alias.lower() == email.strip().lower():
-            raise ConfigError(f"alias {alias!r} is the account's own address; list only its other addresses.")
+            raise ConfigError(f"alias {alias!r} is the account's own address, not an alias.")
         if alias.lower() in seen:
             raise ConfigError(f"alias {alias!r} is listed twice.")
         seen.add(alias.lower())
