@@ -42,6 +42,11 @@ def save_account(services: Services, account: Account, password: str | None = No
     store = services.open_store()
     try:
         store.ensure_account(account.name, account.email)
+        if previous is not None and previous.name == account.name:
+            from .aliases import refresh_own_addresses
+
+            # An alias added or removed: mail already indexed follows (see aliases.py).
+            refresh_own_addresses(store, account.name, previous.own_addresses, account.own_addresses)
     finally:
         store.close()
     log.info("saved account %s (%s)", account.name, account.email)

@@ -164,14 +164,34 @@ def _same(a: str, b: str) -> bool:
     return parseaddr(a)[1].lower() == parseaddr(b)[1].lower()
 
 
-def reply(original: Original, me: str, *, reply_all: bool = False) -> Draft:
+def addressed_as(original: Original, own) -> str:
+    """The first of `own` (bare addresses) the message was sent to (To, then Cc) or, for a
+    message I sent, sent from; "" when none. A reply goes out from that address."""
+    mine = {a.strip().lower() for a in own}
+    for value in (*original.to, *original.cc, original.sender):
+        address = parseaddr(value)[1].strip().lower()
+        if address in mine:
+            return address
+    return ""
+
+
+def reply(original: Original, me: str, *, reply_all: bool = False, own=()) -> Draft:
+    """A reply from `me` ("Name <addr>"). `own`: every address of mine (the account's address
+    and its aliases); none of them is ever a recipient of a reply-all."""
+    mine = {parseaddr(me)[1].lower()} | {a.strip().lower() for a in own}
+
+    def is_mine(value: str) -> bool:
+        return parseaddr(value)[1].lower() in mine
+
     targets = original.reply_to or (original.sender,)
-    if _same(targets[0], me) and original.to:
+    if is_mine(targets[0]) and original.to:
         targets = original.to  # replying to my own sent message goes to its recipients
     to = tuple(targets)
+    if len(to) > 1:  # never to myself as well as to the others
+        to = tuple(a for a in to if not is_mine(a)) or to[:1]
     cc: tuple[str, ...] = ()
     if reply_all:
-        others = [a for a in (*original.to, *original.cc) if not _same(a, me)]
+        others = [a for a in (*original.to, *original.cc) if not is_mine(a)]
         cc = tuple(a for a in others if not any(_same(a, t) for t in to))
     refs = tuple(original.references) + ((original.message_id,) if original.message_id else ())
     intro = f"On {original.date}, {original.sender} wrote:" if original.date else f"{original.sender} wrote:"

@@ -99,7 +99,8 @@ def _from_document(raw: dict, text: str, path: Path) -> Config:
         try:
             accounts[name] = account_from_table(name, table)
         except _FieldError as exc:
-            raise ConfigError(f"{_where(path, text, ('accounts', name, exc.table), exc.key)}: {exc}") from exc
+            trail = ("accounts", name) + ((exc.table,) if exc.table else ())
+            raise ConfigError(f"{_where(path, text, trail, exc.key)}: {exc}") from exc
         except ConfigError as exc:
             raise ConfigError(f"{_where(path, text, ('accounts', name), None)}: {exc}") from exc
     return Config(settings=settings, accounts=accounts, oauth=_oauth_tables(raw.get("oauth", {})))
@@ -253,6 +254,15 @@ def account_from_table(name: str, table: dict) -> Account:
             raise ConfigError(f"Account {name!r}: {key} must be a table ([accounts.{_key(name)}.{key}]).")
     if not isinstance(table.get("folders", []), list):
         raise ConfigError(f"Account {name!r}: folders must be a list of folder names.")
+    aliases = table.get("aliases", [])
+    if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+        raise _FieldError(f"Account {name!r}: aliases must be a list of quoted addresses, "
+                          'like aliases = ["sales@example.org"].', "", "aliases")
+    if "email" in table:
+        try:
+            aliases = check_aliases(str(table["email"]), aliases)
+        except ConfigError as exc:
+            raise _FieldError(f"Account {name!r}: {exc}", "", "aliases") from exc
     try:
         return Account(
             name=name,
@@ -271,6 +281,7 @@ def account_from_table(name: str, table: dict) -> Account:
             cafile=str(table.get("cafile", "")),
             save_sent=table.get("save_sent"),
             auto_cache=bool(table.get("auto_cache", False)),
+            aliases=tuple(aliases),
         )
     except KeyError as exc:
         raise ConfigError(f"Account {name!r} in the config file has no {exc.args[0]} entry.") from exc
@@ -278,6 +289,29 @@ def account_from_table(name: str, table: dict) -> Account:
         raise _FieldError(f"Account {name!r}: {exc}", exc.table, exc.key) from exc
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"Account {name!r} in the config file is invalid: {exc}") from exc
+
+
+_ADDRESS = re.compile(r"[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\].]+")
+
+
+def check_aliases(email: str, aliases) -> tuple[str, ...]:
+    """The aliases of the account with main address `email`, stripped, in order.
+
+    Each must be a bare address (you@example.org, no display name), listed once and not
+    the main address itself; a `ConfigError` names the first that is not."""
+    result: list[str] = []
+    seen = {email.strip().lower()}
+    for raw in aliases:
+        alias = str(raw).strip()
+        if not _ADDRESS.fullmatch(alias):
+            raise ConfigError(f"alias {alias!r} is not an email address (write it bare, like sales@example.org).")
+        if alias.lower() == email.strip().lower():
+            raise ConfigError(f"alias {alias!r} is the account's own address, not an alias.")
+        if alias.lower() in seen:
+            raise ConfigError(f"alias {alias!r} is listed twice.")
+        seen.add(alias.lower())
+        result.append(alias)
+    return tuple(result)
 
 
 def account_to_table(account: Account) -> dict:
@@ -290,6 +324,8 @@ def account_to_table(account: Account) -> dict:
         "auth": account.auth,
         "auto_cache": account.auto_cache,
     }
+    if account.aliases:
+        table["aliases"] = list(account.aliases)
     if account.password_command:
         table["password_command"] = account.password_command
     if account.auth == "oauth2":

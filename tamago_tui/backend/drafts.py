@@ -311,7 +311,7 @@ class Drafts:
 
     def queue_saved(self, draft_id: int) -> "OutboxItem":
         """Queue a stored draft as it is, from its own account (`tamago drafts send`)."""
-        from .sending import sender_address
+        from .sending import keep_sender
 
         saved = self.get(draft_id)
         if not saved.account:
@@ -322,7 +322,7 @@ class Drafts:
         except NotFound:
             raise UsageError(f"Draft {draft_id} was written for the account {saved.account!r}, which no "
                              "longer exists. Open it in the TUI (F7) and choose another.") from None
-        draft = replace(saved.draft, sender=sender_address(account))
+        draft = replace(saved.draft, sender=keep_sender(account, saved.draft.sender))  # an alias stays
         return self.queue(draft_id, account, draft, outbox_id=saved.outbox_id)
 
 

@@ -6,7 +6,7 @@ is shown once, deduplicated by Message-ID; `matched` says why it matched.
 A row without a UID is a sent message indexed before the provider's own copy
 was synced (sentcopy.py); once that copy is in the index it takes its place
 here, and the sync merges the two rows (sentcopy.settle_placeholders).
-The account's own address matches only notes to self (index.py).
+The account's own addresses (its address and aliases) match only notes to self (index.py).
 """
 
 from __future__ import annotations

@@ -94,7 +94,8 @@ def _address_of(item: str) -> str:
 
 
 def _notes_to_self(headers: list[Header], first_id: int, own: set[str]) -> list[tuple[int, str, str]]:
-    """Address rows for the own address on notes to self (from it to nobody else), which the
+    """Address rows for the own addresses (the account's and its aliases, Account.own_addresses)
+    on notes to self (from one of them to nobody else), which the
     contact matching otherwise leaves out: visiting yourself shows your notes, not every message."""
     rows = []
     for offset, h in enumerate(headers):

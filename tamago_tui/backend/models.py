@@ -77,9 +77,34 @@ class Account:
     save_sent: bool | None = None
     # Cache the bodies of every matched message in the background.
     auto_cache: bool = False
+    # Other addresses this mailbox receives mail for and may send as (aliases, "send as"
+    # identities), each a bare address. Never the main `email`.
+    aliases: tuple[str, ...] = ()
 
     def with_(self, **changes) -> "Account":
         return replace(self, **changes)
+
+    @property
+    def own_addresses(self) -> tuple[str, ...]:
+        """Every address that is "me" for this account, lower-cased: the main address, then
+        each alias, then an address-shaped IMAP login that differs (some providers log in
+        with another address than the one mail is sent from)."""
+        found: list[str] = []
+        login = self.imap.username if "@" in self.imap.username else ""
+        for address in (self.email, *self.aliases, login):
+            address = address.strip().lower()
+            if address and address not in found:
+                found.append(address)
+        return tuple(found)
+
+    def is_own(self, address: str) -> bool:
+        """Whether `address` (bare, any case) is one of this account's own addresses."""
+        return address.strip().lower() in self.own_addresses
+
+    @property
+    def sending_addresses(self) -> tuple[str, ...]:
+        """The addresses mail can be sent as: the main address, then each alias, as written."""
+        return (self.email, *(a for a in self.aliases if a.strip().lower() != self.email.strip().lower()))
 
 
 @dataclass(frozen=True)

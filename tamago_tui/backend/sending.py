@@ -14,11 +14,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from email.utils import formataddr
+from email.utils import formataddr, parseaddr
 from typing import Awaitable, Callable
 
 from .compose import Draft
-from .errors import AuthError, TamagoError
+from .errors import AuthError, TamagoError, UsageError
 from .models import Account
 from .outbox import Outbox, OutboxItem, send
 from .services import Services
@@ -26,8 +26,34 @@ from .services import Services
 log = logging.getLogger("tamago.sending")
 
 
-def sender_address(account: Account) -> str:
-    return formataddr((account.display_name, account.email)) if account.display_name else account.email
+def sender_address(account: Account, address: str | None = None) -> str:
+    """The From of mail sent as `address` ("Name <addr>"): the main address by default, or one
+    of the account's aliases. Any other address is a `UsageError` naming what may be used."""
+    chosen = account.email
+    if address:
+        wanted = parseaddr(address)[1].strip().lower() or address.strip().lower()
+        matches = [a for a in account.sending_addresses if a.strip().lower() == wanted]
+        if not matches:
+            allowed = ", ".join(account.sending_addresses)
+            raise UsageError(f"{address} is not an address of the account {account.name!r}; it can send as "
+                             f"{allowed}. Add it to the account's aliases first.")
+        chosen = matches[0]
+    return formataddr((account.display_name, chosen)) if account.display_name else chosen
+
+
+def reply_sender(account: Account, original) -> str:
+    """The From of a reply to `original` (a compose.Original): the alias it was addressed to
+    (or, for mail I sent, sent from), else the main address."""
+    from .compose import addressed_as
+
+    return sender_address(account, addressed_as(original, account.sending_addresses) or None)
+
+
+def keep_sender(account: Account, sender: str) -> str:
+    """`sender` (a stored draft's From) when it is still an address of `account`, else the main one."""
+    address = parseaddr(sender or "")[1].lower()
+    known = address in {a.lower() for a in account.sending_addresses}
+    return sender_address(account, address if known else None)
 
 
 class Sender:

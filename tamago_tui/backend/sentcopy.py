@@ -175,7 +175,7 @@ def index_sent_message(store: Store, account: Account, folder: str, uidvalidity:
         size=len(raw), flags="\\Seen", has_attachments=parse(raw).has_attachments,
         in_reply_to=fields.in_reply_to, refs=fields.refs,
     )
-    index.store_headers(state, [header], own_addresses=(account.email,))
+    index.store_headers(state, [header], own_addresses=account.own_addresses)
 
 
 def settle_placeholders(index, account: str, *, stale: bool = True, now: datetime | None = None) -> tuple[int, int]:

@@ -192,7 +192,7 @@ class AccountSync:
         self.qresync = wire.has("QRESYNC") and wire.has("ENABLE")
         self.esearch = wire.has("ESEARCH")
         self.gmail = wire.has("X-GM-EXT-1")
-        self.own = {account.email.lower()} | ({account.imap.username.lower()} if "@" in account.imap.username else set())
+        self.own = set(account.own_addresses)  # the address, its aliases and an address-shaped login
         fetch_items = b"UID FLAGS RFC822.SIZE INTERNALDATE BODYSTRUCTURE"
         if self.gmail:
             fetch_items += b" X-GM-MSGID"

@@ -9,7 +9,8 @@ success, 1 a failed test or a diagnosed error, 2 usage error.
 from __future__ import annotations
 
 from tamago_tui.backend import accounts
-from tamago_tui.backend.errors import SecretError, UsageError
+from tamago_tui.backend.config import check_aliases
+from tamago_tui.backend.errors import ConfigError, SecretError, UsageError
 from tamago_tui.backend.models import Account
 
 from .checklist import emit, hint
@@ -38,6 +39,8 @@ def register(sub) -> None:
     adder.add_argument("--provider", help="provider preset id, e.g. gmail (default: suggested from the address)")
     adder.add_argument("--backfill-days", type=int, default=90, metavar="DAYS",
                        help="how many days of history to index (default: 90)")
+    adder.add_argument("--alias", action="append", default=[], metavar="ADDRESS",
+                       help="another address this mailbox receives and sends as (repeat for each alias)")
     adder.add_argument("--folder", action="append", default=[], metavar="FOLDER",
                        help="a folder to index (repeat; default: chosen from the server's folders)")
     adder.add_argument("--password-command", metavar="CMD",
@@ -79,6 +82,7 @@ def run_list(args, services) -> int:
             {
                 "name": account.name,
                 "email": account.email,
+                "aliases": list(account.aliases),
                 "provider": account.provider,
                 "status": state.get("status") or "never_tested",
                 "last_error": state.get("last_error") or "",
@@ -90,6 +94,11 @@ def run_list(args, services) -> int:
         print_json(rows)
     elif not rows:
         print("No IMAP accounts connected. Add one with `tamago accounts add ADDRESS`.")
+    elif any(r["aliases"] for r in rows):
+        print_table(
+            [[r["name"], r["email"], ", ".join(r["aliases"]), r["status"], r["category"]] for r in rows],
+            ["NAME", "EMAIL", "ALIASES", "STATUS", "CATEGORY"],
+        )
     else:
         print_table(
             [[r["name"], r["email"], r["status"], r["category"]] for r in rows],
@@ -106,6 +115,10 @@ def run_add(args, services) -> int:
     if args.backfill_days < 0:
         raise UsageError("--backfill-days must be 0 or more.")
     accounts.ensure_new(services, name)
+    try:
+        aliases = check_aliases(address, args.alias)
+    except ConfigError as exc:
+        raise UsageError(f"--alias: {exc}") from None
     nameserver = args.nameserver if args.nameserver is not None else services.settings.nameserver
     ends = endpoints(args, address, nameserver=nameserver, provider=args.provider)
     account = Account(
@@ -117,6 +130,7 @@ def run_add(args, services) -> int:
         smtp=ends.smtp,
         backfill_days=args.backfill_days,
         folders=tuple(args.folder),
+        aliases=aliases,
         password_command=args.password_command or "",
         cafile=args.cafile or "",
     )

@@ -13,6 +13,8 @@ from .output import print_json
 def register(sub) -> None:
     parser = sub.add_parser("send", help="send a message (body from stdin) through an account")
     parser.add_argument("--account", required=True, metavar="A", help="account name or address to send from")
+    parser.add_argument("--from", dest="sender", default="", metavar="ADDRESS",
+                        help="send as this address: the account's own or one of its aliases (default: its own)")
     parser.add_argument("--to", action="append", default=[], metavar="X", help="recipient (repeatable)")
     parser.add_argument("--cc", action="append", default=[], metavar="Y", help="copy recipient (repeatable)")
     parser.add_argument("--bcc", action="append", default=[], metavar="Z", help="blind copy (repeatable)")
@@ -33,9 +35,10 @@ def run(args, services) -> int:
     account = services.account(args.account)
     if not (args.to or args.cc or args.bcc):
         raise UsageError("give at least one recipient with --to, --cc or --bcc")
+    sender_line = sender_address(account, args.sender or None)  # a UsageError (exit 2) for a stranger
     body = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
     draft = Draft(
-        sender=sender_address(account),
+        sender=sender_line,
         to=_addresses(args.to),
         cc=_addresses(args.cc),
         bcc=_addresses(args.bcc),

@@ -15,6 +15,7 @@ in offers the sign-in; ctrl+o signs in directly.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from rich.text import Text
@@ -27,7 +28,8 @@ from textual.css.query import NoMatches
 from textual.widgets import Checkbox, Footer, Input, Label, Select, SelectionList, Static
 
 from tamago_tui.backend import providers
-from tamago_tui.backend.errors import TamagoError
+from tamago_tui.backend.config import check_aliases
+from tamago_tui.backend.errors import ConfigError, TamagoError
 from tamago_tui.backend.models import DEFAULT_PORTS, Account, Protocol, Security, ServerSettings
 from tamago_tui.widgets.navbar import NavBar
 from tamago_tui.screens.base import BaseScreen
@@ -36,6 +38,11 @@ SECURITY_CHOICES = [(s.label, s.value) for s in Security]
 AUTH_CHOICES = [("Password", "password"), ("Password command", "command"), ("OAuth 2.0", "oauth2")]
 FLOW_NAMES = {"device": "device-code", "loopback": "browser", "paste": "browser"}
 MECHANISM_CHOICES = [("XOAUTH2 mechanism", "XOAUTH2"), ("OAUTHBEARER mechanism (RFC 7628)", "OAUTHBEARER")]
+
+
+def split_aliases(text: str) -> list[str]:
+    """"a@x, b@y; c@z" -> ["a@x", "b@y", "c@z"]; a part with spaces stays whole, so its error names it."""
+    return [part.strip() for part in re.split(r"[,;\n]", text) if part.strip()]
 
 
 def _slug(email: str, taken) -> str:
@@ -91,6 +98,8 @@ class AccountEditor(BaseScreen[str | None]):
             yield Static("", id="editor-notes", classes="notes")
             yield from self._row("Name", "display_name", a.display_name if a else "",
                                  placeholder="display name (optional)")
+            yield from self._row("Aliases", "aliases", ", ".join(a.aliases) if a else "",
+                                 placeholder="other addresses you send as, comma-separated (optional)")
             with Horizontal(classes="field-row"):
                 yield Label("Auth", classes="field-label")
                 yield Select(AUTH_CHOICES, value=_auth_of(a), allow_blank=False, id="auth", compact=True)
@@ -215,11 +224,16 @@ class AccountEditor(BaseScreen[str | None]):
         auth = self.auth
         if auth == "command" and not self.value("password_command"):
             raise TamagoError("Enter the password command, or choose another Auth.", title="Missing command")
+        try:
+            aliases = check_aliases(email, split_aliases(self.value("aliases")))
+        except ConfigError as exc:
+            raise TamagoError(str(exc), title="Aliases") from None
         taken = {n for n in self.app.services.config.accounts if not self.original or n != self.original.name}
         return Account(
             name=self.original.name if self.original else _slug(email, taken),
             email=email,
             display_name=self.value("display_name"),
+            aliases=aliases,
             provider=str(self.query_one("#provider", Select).value),
             imap=imap,
             smtp=smtp,

@@ -19,6 +19,7 @@ import subprocess
 import tempfile
 import time
 from datetime import datetime
+from email.utils import parseaddr
 
 from textual import work
 from textual.app import ComposeResult
@@ -86,8 +87,8 @@ class ComposeScreen(BaseScreen):
             with Horizontal(classes="field-row"):
                 yield Label("From    ", classes="field-label")
                 yield Select(
-                    [(a.email, a.name) for a in accounts],
-                    value=self.account_name or (accounts[0].name if accounts else Select.NULL),
+                    from_options(accounts),
+                    value=self._initial_from(accounts),
                     allow_blank=not accounts,
                     id="from",
                     compact=True,
@@ -112,6 +113,17 @@ class ComposeScreen(BaseScreen):
             yield Static("", id="draft-state", classes="status-line")
         yield Footer()
 
+    def _initial_from(self, accounts) -> tuple[str, str] | object:
+        """The account asked for (else the one whose address the draft is from, else the first),
+        sending as the draft's From when that is one of its addresses (a reply to an alias)."""
+        if not accounts:
+            return Select.NULL
+        sender = parseaddr(self.draft.sender)[1].lower()
+        chosen = next((a for a in accounts if a.name == self.account_name), None) or next(
+            (a for a in accounts if sender and sender in (s.lower() for s in a.sending_addresses)), accounts[0])
+        address = next((s for s in chosen.sending_addresses if s.lower() == sender), chosen.email)
+        return (chosen.name, address)
+
     def on_mount(self) -> None:
         if not self.app.services.accounts():
             self.query_one("#compose-status", Static).update("Add an account first (F3) to send mail.")
@@ -128,7 +140,7 @@ class ComposeScreen(BaseScreen):
     def _content(self) -> tuple:
         """What the form holds, comparable; the worker saves `current_draft()` made from the same widgets."""
         value = self.query_one("#from", Select).value
-        return (None if value is Select.NULL else str(value),
+        return (None if value is Select.NULL else tuple(value),
                 *(self.query_one(f"#{name}", Input).value for name in ("to", "cc", "bcc", "subject", "attach")),
                 self.query_one("#body", TextArea).text)
 
@@ -235,8 +247,8 @@ class ComposeScreen(BaseScreen):
 
     def current_draft(self) -> tuple[str | None, Draft]:
         value = self.query_one("#from", Select).value
-        account = None if value is Select.NULL else str(value)
-        sender = sender_address(self.app.services.account(account)) if account else ""
+        account, address = (None, None) if value is Select.NULL else value
+        sender = sender_address(self.app.services.account(account), address) if account else ""
         attachments = tuple(p.strip() for p in self.query_one("#attach", Input).value.split(";") if p.strip())
         draft = Draft(
             sender=sender,
@@ -329,6 +341,12 @@ class ComposeScreen(BaseScreen):
             self.notify(escape(f"Could not run {editor}: {exc}"), severity="error")
         finally:
             os.unlink(path)
+
+
+def from_options(accounts) -> list[tuple[str, tuple[str, str]]]:
+    """The From choices: each account's address, then each of its aliases, as "Name <addr>".
+    The value is (account name, address)."""
+    return [(sender_address(a, address), (a.name, address)) for a in accounts for address in a.sending_addresses]
 
 
 def _attached_summary(attached) -> str:

@@ -70,7 +70,7 @@ class ContactScreen(BaseScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.own = {a.email.lower() for a in self.app.services.accounts()}
+        self.own = {own for a in self.app.services.accounts() for own in a.own_addresses}
         table = self.query_one(DataTable)
         table.add_column("Date", key="date", width=16)
         table.add_column("From", key="from", width=22)

@@ -194,7 +194,7 @@ class MessageScreen(BaseScreen):
         """Open the compose screen with a reply or forward of this message, from its account."""
         from tamago_tui.backend import compose
         from tamago_tui.backend.errors import TamagoError
-        from tamago_tui.backend.sending import sender_address
+        from tamago_tui.backend.sending import reply_sender
         from tamago_tui.screens.drafts import open_compose
 
         if self.cached is None:
@@ -207,13 +207,15 @@ class MessageScreen(BaseScreen):
             account = services.account(self.account_name)
         except TamagoError:  # the account was removed since: the compose screen picks one
             account = services.accounts()[0] if services.accounts() else None
-        me = sender_address(account) if account else ""
         original = compose.original_from_parsed(self.cached.parsed)
+        # From the address (main or alias) the message came to, so the reply keeps the identity.
+        me = reply_sender(account, original) if account else ""
         if kind == "forward":
             draft = compose.forward(original, me)
             draft = replace(draft, attached=self.forwarded_files())
         else:
-            draft = compose.reply(original, me, reply_all=kind == "reply_all")
+            draft = compose.reply(original, me, reply_all=kind == "reply_all",
+                                  own=account.own_addresses if account else ())
         open_compose(self.app, draft, account=account.name if account else None)
 
     def forwarded_files(self) -> tuple[tuple[str, str, bytes], ...]:

@@ -29,7 +29,7 @@ from .process import HOST, ManagedServer, ServerProcess, private_dir
 
 DAEMON = Path(__file__).with_name("smtp_daemon.py")
 TIMEOUT = 10.0
-OPTION_NAMES = ("reject_recipients", "tempfail", "tempfail_stage", "drop_after_data",
+OPTION_NAMES = ("reject_recipients", "reject_senders", "tempfail", "tempfail_stage", "drop_after_data",
                 "size_limit")
 
 
@@ -132,6 +132,8 @@ class SmtpServer(ManagedServer):
         """Change behaviour from the next transaction on. Returns all current options.
 
         reject_recipients: list of addresses answered "550 5.1.1" at RCPT;
+        reject_senders: list of addresses answered "553 5.7.1 ... not owned by user" at MAIL
+            (the login may not send as them, like Postfix's reject_sender_login_mismatch);
         tempfail: answer "451 4.3.0" for the next N transactions;
         tempfail_stage: where that 451 comes: "mail", "rcpt" or "data" (default);
         drop_after_data: for the next N transactions, deliver and spool the message,

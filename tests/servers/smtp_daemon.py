@@ -22,7 +22,8 @@ With "oauth2_introspection_url" in the config, AUTH XOAUTH2 and OAUTHBEARER
 introspection endpoint and must be active for the user named in the message.
 A refused token gets the mechanism's JSON error challenge, then 535 5.7.8.
 
-Options: reject_recipients [addresses -> 550 5.1.1], tempfail [count of next
+Options: reject_recipients [addresses -> 550 5.1.1], reject_senders [MAIL FROM
+addresses -> 553 5.7.1, as a server that does not let the login send as them], tempfail [count of next
 transactions answered 451], tempfail_stage ["mail", "rcpt" or "data"],
 drop_after_data [count of next transactions whose connection is dropped after the
 message was delivered and spooled, instead of sending the 250], size_limit
@@ -51,6 +52,7 @@ from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword
 
 DEFAULT_OPTIONS = {
     "reject_recipients": [],
+    "reject_senders": [],
     "tempfail": 0,
     "tempfail_stage": "data",
     "drop_after_data": 0,
@@ -74,9 +76,9 @@ class Options:
         for key in ("tempfail", "drop_after_data", "size_limit"):
             if key in changes and (not isinstance(changes[key], int) or changes[key] < 0):
                 raise ValueError(f"{key} must be a non-negative integer")
-        if "reject_recipients" in changes:
-            changes = dict(changes, reject_recipients=[
-                address.lower() for address in changes["reject_recipients"]])
+        for key in ("reject_recipients", "reject_senders"):
+            if key in changes:
+                changes = dict(changes, **{key: [address.lower() for address in changes[key]]})
         self.values.update(changes)
 
     def take(self, counter: str) -> bool:
@@ -125,6 +127,9 @@ class Handler:
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         if self.options.values["tempfail_stage"] == "mail" and self.options.take("tempfail"):
             return TEMPFAIL
+        if address.lower() in self.options.values["reject_senders"]:
+            # Postfix's reject_sender_login_mismatch wording: "send as" is not allowed.
+            return f"553 5.7.1 <{address}>: Sender address rejected: not owned by user {session.auth_data}"
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 OK"

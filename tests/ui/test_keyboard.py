@@ -263,10 +263,10 @@ async def test_tab_order_follows_the_form(make_app):
         await pilot.press("a")
         await pilot.pause()
         seen = [app.focused.id]
-        for _ in range(7):
+        for _ in range(8):
             await pilot.press("tab")
             seen.append(app.focused.id)
-        assert seen == ["email", "display_name", "auth", "imap_host", "imap_port", "imap_security",
+        assert seen == ["email", "display_name", "aliases", "auth", "imap_host", "imap_port", "imap_security",
                         "imap_username", "imap_password"]
 
 

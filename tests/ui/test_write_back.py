@@ -50,7 +50,7 @@ async def test_r_replies_to_the_sender_threaded_and_quoted(make_app):
         screen = app.screen
         assert isinstance(screen, ComposeScreen)
         values = fields(screen)
-        assert (values["to"], values["cc"], values["from"]) == ("Ada Lovelace <ada@example.org>", "", "work")
+        assert (values["to"], values["cc"], values["from"]) == ("Ada Lovelace <ada@example.org>", "", ("work", "jane@example.org"))
         assert values["subject"] == "Re: Notes on the Analytical Engine"
         assert "Ada Lovelace <ada@example.org> wrote:" in values["body"]
         assert "> The Engine weaves algebraic patterns just as the Jacquard loom weaves flowers." in values["body"]
