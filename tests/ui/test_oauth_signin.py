@@ -56,7 +56,7 @@ def text_of(screen, selector: str) -> str:
     return str(screen.query_one(selector, Static).render())
 
 
-async def until(pilot, predicate, what: str, limit: float = 20.0) -> None:
+async def until(pilot, predicate, what: str, limit: float = 60.0) -> None:
     """Let the app run until `predicate()` holds; the limit only turns a hang into a failure."""
     deadline = time.monotonic() + limit
     while not predicate():
