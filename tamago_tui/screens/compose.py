@@ -367,6 +367,15 @@ def passphrase_prompt(app):
     return ask
 
 
+def _show_sent_in_history(app) -> None:
+    """The history on screen now (you replied and came back before the send finished) gets
+    the sent message; a history further back reloads when it is shown again."""
+    from tamago_tui.screens.contact import ContactScreen
+
+    if isinstance(app.screen, ContactScreen):
+        app.screen.reload_local()
+
+
 def deliver_in_background(app, item_id: int, force: bool = False) -> None:
     """Send an outbox message in a thread worker and tell the user how it went."""
 
@@ -387,6 +396,8 @@ def deliver_in_background(app, item_id: int, force: bool = False) -> None:
             )
         elif item.status == "sent":
             self.call_from_thread(self.notify, f"Sent “{item.subject or '(no subject)'}”.")
+        if item.status == "sent":
+            self.call_from_thread(_show_sent_in_history, self)
         else:
             self.call_from_thread(
                 self.notify,

@@ -80,6 +80,15 @@ class ContactScreen(BaseScreen):
         if self.fetch_on_mount:
             self.action_fetch()
 
+    def on_screen_resume(self) -> None:
+        """Back from a reply, a forward or another screen: what was sent meanwhile is in the
+        local index already (backend/sentcopy.py), so show it."""
+        self.reload_local()
+
+    def reload_local(self) -> None:
+        if self.is_mounted and getattr(self, "contact", None) is not None and not self.fetching:
+            self.load_local()
+
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "cancel_fetch":
             return self.fetching  # shown in the footer only while a fetch runs

@@ -215,3 +215,57 @@ async def test_a_body_with_brackets_is_shown_as_written(make_app):
         assert "See [ALERT] and [/b] in the log." in str(getattr(rendered, "plain", rendered))
         table = app.screen.query_one("#attachments", DataTable)
         assert str(table.get_row_at(0)[0]) == "notes [bold]draft.txt"
+
+
+def _index_reply(app) -> None:
+    """What sending a reply leaves in the index (backend/sentcopy.py, the real function)."""
+    from tamago_tui.backend.sentcopy import index_sent_message
+
+    raw = (b"From: Jane <jane@example.org>\r\nTo: Ada Lovelace <ada@example.org>\r\n"
+           b"Subject: Re: the engines\r\nMessage-ID: <reply-1@example.org>\r\n"
+           b"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\nAgreed.\r\n")
+    store = app.services.open_store()
+    try:
+        index_sent_message(store, app.services.account("work"), "Sent", 1, 99, raw)
+    finally:
+        store.close()
+
+
+def _subjects(app) -> list[str]:
+    table = app.screen.query_one("#history-table", DataTable)
+    return [str(table.get_row_at(i)[2]) for i in range(table.row_count)]
+
+
+async def test_the_history_shows_a_reply_sent_from_it_when_you_come_back(make_app):
+    from tamago_tui.screens.compose import ComposeScreen
+
+    app = make_app(accounts=[sample_account()], contacts=ADA)
+    seed_history(app.services)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(ContactScreen(contact_id(app), fetch=False))
+        await settle(app, pilot)
+        before = _subjects(app)
+        assert "Re: the engines" not in before
+        app.push_screen(ComposeScreen())
+        await settle(app, pilot)
+        _index_reply(app)  # the reply went out while the compose screen was up
+        app.pop_screen()
+        await settle(app, pilot)
+        assert isinstance(app.screen, ContactScreen)
+        assert _subjects(app)[0] == "Re: the engines" and len(_subjects(app)) == len(before) + 1
+
+
+async def test_a_send_that_finishes_while_the_history_is_shown_appears_in_it(make_app):
+    from tamago_tui.screens.compose import _show_sent_in_history
+
+    app = make_app(accounts=[sample_account()], contacts=ADA)
+    seed_history(app.services)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(ContactScreen(contact_id(app), fetch=False))
+        await settle(app, pilot)
+        _index_reply(app)
+        _show_sent_in_history(app)  # what the send worker calls once the message is sent
+        await settle(app, pilot)
+        assert _subjects(app)[0] == "Re: the engines"
