@@ -35,6 +35,7 @@ class ConfigError(TamagoError):
 
 class StoreError(TamagoError):
     title = "Local database problem"
+    category = "local_storage"
 
 
 class SecretError(TamagoError):

@@ -48,6 +48,7 @@ CATEGORIES = (
     "sender_rejected",
     "pop3_only",
     "wrong_service",
+    "local_storage",  # this machine's disk or database, not the mail server
     "unknown",
 )
 

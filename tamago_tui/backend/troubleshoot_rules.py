@@ -300,6 +300,8 @@ def _from_phrases(ev: Evidence, ctx: Context) -> list[Signal]:
         add(Signal("sender_rejected", GENERIC, "the sender address was rejected", generic=True))
     if v.POP3_TEXT.search(text):
         add(Signal("pop3_only", PHRASE, "the server identifies as POP3"))
+    if v.LOCAL_STORAGE.search(text):
+        add(Signal("local_storage", PHRASE + 1, "this computer's disk or tamago's database cannot be written"))
     return out
 
 

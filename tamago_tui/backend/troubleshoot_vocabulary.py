@@ -439,6 +439,18 @@ POP3_TEXT = _any(
     r"only (?:supports |offers )?pop3?\b",
     r"pop3 only",
 )
+# This machine's disk or tamago's database: strerror texts (ENOSPC, EROFS, EDQUOT) and SQLite's.
+LOCAL_STORAGE = _any(
+    r"no space left on device",
+    r"database or disk is full",
+    r"disk quota exceeded",
+    r"read-only file system",
+    r"attempt to write a readonly database",
+    r"disk i/o error",
+    r"database is locked",
+    r"database disk image is malformed",
+    r"file is not a database",
+)
 WRONG_SERVICE_TEXT = _any(
     r"not an imap4? (?:mail )?server",
     r"unexpected token in imap greeting",

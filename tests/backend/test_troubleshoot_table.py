@@ -57,7 +57,8 @@ def test_held_out_wording_accuracy():
 def test_untuned_held_out_batch_accuracy():
     """Batch 3 was scored once (52/56) and never tuned on; this guards against regressions."""
     assert len(BATCH3) >= 50
-    assert {case["category"] for case in BATCH3} == set(CATEGORIES) - {"unknown"}
+    # local_storage came after the batch was written (and is not about the mail server).
+    assert {case["category"] for case in BATCH3} == set(CATEGORIES) - {"unknown", "local_storage"}
     wrong = [(case["text"], case["category"], run(case).category) for case in BATCH3 if run(case).category != case["category"]]
     assert 1 - len(wrong) / len(BATCH3) >= 0.85, wrong
 

@@ -104,3 +104,18 @@ def test_translate_names_each_kind():
     assert "read-only" in str(readonly)
     already = StoreError("kept as it is")
     assert store_mod.translate(already) is already
+
+
+def test_store_errors_come_with_the_local_storage_guide_not_the_server_checklist():
+    from tamago_tui.backend import troubleshoot
+
+    full = sqlite3.OperationalError("database or disk is full")
+    full.sqlite_errorcode = sqlite3.SQLITE_FULL
+    for error in (store_mod.translate(full), StoreError("anything else")):
+        assert error.category == "local_storage"
+    explanation = troubleshoot.explain(store_mod.translate(full))
+    assert explanation.category == "local_storage"
+    assert explanation.title == "This computer's disk or tamago's database"
+    assert any("df -h" in step for step in explanation.steps)
+    pasted = troubleshoot.explain("OSError: [Errno 28] No space left on device: '/tmp/x'")
+    assert pasted.category == "local_storage"
