@@ -6,7 +6,9 @@ the focus when the key is read, and a screen that has just been pushed has no
 focus until it is mounted, so those keys went to the screen underneath (or
 nowhere). Here the app holds the keys that arrive while the top screen is not
 ready yet (mounted, with its focus set), for at most HOLD_SECONDS, and then
-delivers them in the order they were typed. After a screen closes, keys wait
+delivers them in the order they were typed. A command key (ctrl+s, ctrl+e, tab)
+typed right behind text waits until that text has reached its field: otherwise
+ctrl+s could send a message without its last words. After a screen closes, keys wait
 until the screen underneath has run what the closing asked for (a dialog's
 answer often opens the next screen: "n" on the drafts offer opens compose).
 
@@ -63,20 +65,31 @@ class TypeAhead:
         return time.monotonic() - self._since.setdefault(screen, time.monotonic()) >= HOLD_SECONDS
 
     def hold(self, event: events.Key) -> bool:
-        """Keep `event` for later if the top screen is not ready; False to deliver it now."""
+        """Keep `event` for later if it must wait; False to deliver it now."""
         screen = self.app.screen
         if not self.held and not self._settling() and (self._is_ready(screen) or self._waited_long_enough(screen)):
-            return False
+            focused = self.app.focused
+            if event.is_printable or focused is None or focused.message_queue_size == 0:
+                return False
+            # A command key (ctrl+s, ctrl+e, tab...) right behind text that has not reached its
+            # field yet: it waits until the focused widget has handled what came before it.
+            self.held.append(events.Key(event.key, event.character))
+            focused.call_later(self._release)
+            self.app.set_timer(HOLD_SECONDS, self._release)  # in case that widget goes away
+            return True
         self.held.append(events.Key(event.key, event.character))
         if len(self.held) == 1:
             self.app.set_timer(POLL_SECONDS, self._deliver_when_ready)
         return True
+
+    def _release(self) -> None:
+        keys, self.held = self.held, []
+        for key in keys:  # each goes through hold() again, in order
+            self.app.post_message(key)
 
     def _deliver_when_ready(self) -> None:
         screen = self.app.screen
         if self._settling() or not (self._is_ready(screen) or self._waited_long_enough(screen)):
             self.app.set_timer(POLL_SECONDS, self._deliver_when_ready)
             return
-        keys, self.held = self.held, []
-        for key in keys:  # behind them in the queue: whatever the terminal sends next
-            self.app.post_message(key)
+        self._release()  # behind them in the queue: whatever the terminal sends next

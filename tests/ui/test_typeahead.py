@@ -82,3 +82,40 @@ async def test_keys_typed_after_n_on_the_drafts_offer_go_to_the_new_message(make
                      and app.screen.query_one("#subject", Input).value == "Yo", "the subject typed ahead")
         assert app.screen.query_one("#to", Input).value == "carol@example.org"
         assert len(app.services.drafts.related(None)) >= 1  # the old draft is still there
+
+
+async def test_a_command_key_right_behind_text_waits_for_the_text(make_app):
+    """ctrl+e (a priority binding) right behind the typed error: it explains the whole text
+    instead of finding the box still empty."""
+    from tamago_tui.screens.troubleshoot import TroubleshootScreen
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f4")
+        await _until(pilot, lambda: isinstance(app.screen, TroubleshootScreen), "the troubleshooting screen")
+        await pilot.pause()
+        burst(app, [*"No space left on device", "ctrl+e"])
+        await _until(pilot, lambda: getattr(app.screen, "current", None) is not None, "the explanation")
+        assert app.screen.current.category == "local_storage"
+        assert app.screen.query_one("#error-text", TextArea).text == "No space left on device"
+
+
+async def test_ctrl_l_right_behind_the_body_queues_every_word(make_app):
+    from tamago_tui.backend.outbox import Outbox
+
+    app = make_app(accounts=[sample_account()])
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.action_compose()
+        await pilot.pause()
+        burst(app, [*"bob@example.org", "tab", "tab", "tab", *"Quick", "tab", "tab", *"every", "space",
+                    *"last", "space", *"word", "ctrl+l"])
+        await _until(pilot, lambda: not isinstance(app.screen, ComposeScreen), "the message queued")
+    store = app.services.open_store()
+    try:
+        box = Outbox(store)
+        [item] = box.items()
+        raw = box.raw(item.id)
+    finally:
+        store.close()
+    assert item.subject == "Quick"
+    assert b"every last word" in raw
