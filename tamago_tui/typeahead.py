@@ -25,7 +25,7 @@ import weakref
 from textual import events
 from textual.screen import Screen
 
-HOLD_SECONDS = 1.0  # never hold keys longer than this, whatever the screen does
+HOLD_SECONDS = 3.0  # never hold keys longer than this, whatever the screen does
 POLL_SECONDS = 0.02
 
 
@@ -74,7 +74,9 @@ class TypeAhead:
             # A command key (ctrl+s, ctrl+e, tab...) right behind text that has not reached its
             # field yet: it waits until the focused widget has handled what came before it.
             self.held.append(events.Key(event.key, event.character))
-            focused.call_later(self._release)
+            # The release itself goes through the app's queue, behind any keys of the same burst
+            # still waiting there (they join the held ones), so the order stays the typed one.
+            focused.call_later(self.app.call_later, self._release)
             self.app.set_timer(HOLD_SECONDS, self._release)  # in case that widget goes away
             return True
         self.held.append(events.Key(event.key, event.character))

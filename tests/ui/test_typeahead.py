@@ -7,6 +7,8 @@ same (no pause between keys), which is what pilot.press() would hide.
 
 from __future__ import annotations
 
+import time
+
 from textual import events
 from textual.widgets import Input, TextArea
 
@@ -50,12 +52,20 @@ async def test_shift_tab_in_a_burst_goes_back_before_the_next_key(make_app):
         assert app.screen.query_one("#bcc", Input).value == "boss@example.org"
 
 
-async def _until(pilot, condition, what: str):
-    for _ in range(200):
-        if condition():
-            return
+async def _until(pilot, condition, what: str, limit: float = 30.0):
+    """Let the app run until `condition()` holds; the limit only turns a hang into a failure."""
+    from textual.css.query import NoMatches
+
+    def holds() -> bool:
+        try:
+            return bool(condition())
+        except NoMatches:  # the screen is still composing its widgets
+            return False
+
+    deadline = time.monotonic() + limit
+    while not holds():
+        assert time.monotonic() < deadline, f"never happened: {what}"
         await pilot.pause(0.02)
-    raise AssertionError(f"never happened: {what}")
 
 
 async def test_keys_typed_right_after_f6_go_to_the_new_compose_screen(make_app):
