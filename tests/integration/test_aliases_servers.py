@@ -35,16 +35,6 @@ ADA = Person("Ada Lovelace", "ada@partner.test")
 
 
 @pytest.fixture
-def me(dovecot):
-    return dovecot.add_user("standard")
-
-
-@pytest.fixture
-def friend(dovecot):
-    return dovecot.add_user("standard")
-
-
-@pytest.fixture
 def rig(tamago_home, monkeypatch, me, dovecot, smtp_server, test_ca):
     account = account_for(me, dovecot, smtp_server, test_ca).with_(aliases=(SALES, OLD))
     return Rig.make(tamago_home, monkeypatch, account, me.password)

@@ -22,16 +22,6 @@ ENV = {"TAMAGO_MASTER_PASSWORD": MASTER}
 
 
 @pytest.fixture
-def me(dovecot):
-    return dovecot.add_user("standard")
-
-
-@pytest.fixture
-def friend(dovecot):
-    return dovecot.add_user("standard")
-
-
-@pytest.fixture
 def rig(tamago_home, monkeypatch, me, dovecot, smtp_server, test_ca):
     return Rig.make(tamago_home, monkeypatch, account_for(me, dovecot, smtp_server, test_ca), me.password)
 

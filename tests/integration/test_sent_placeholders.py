@@ -24,11 +24,6 @@ ALL = "[Gmail]/All Mail"
 
 
 @pytest.fixture
-def friend(dovecot):
-    return dovecot.add_user("standard")
-
-
-@pytest.fixture
 def rig(tamago_home, monkeypatch, gmail_user, dovecot, smtp_server, test_ca):
     """A Gmail-preset account: the provider files sent mail itself, so tamago writes a placeholder."""
     account = account_for(gmail_user, dovecot, smtp_server, test_ca, provider="gmail")
