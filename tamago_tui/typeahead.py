@@ -12,9 +12,13 @@ ctrl+s could send a message without its last words. After a screen closes, keys 
 until the screen underneath has run what the closing asked for (a dialog's
 answer often opens the next screen: "n" on the drafts offer opens compose).
 
-The keys that change screens are priority bindings (app.py), so they act before
-the next key is read; a screen's own keys act after its focused widget has seen
-them, and the keys typed behind those still reach the old screen.
+The keys that change screens from anywhere are priority bindings (app.py), so they
+act before the next key is read. Any other command key (enter on a list, "e" on a
+contact, escape, down) acts through messages: the focused widget, then the
+widgets it tells, then perhaps a new screen. So behind a command key the next
+keys wait until every widget on the screen has handled what it had (and a new
+screen is ready): "enter e" opens a contact and edits it, instead of "e" reaching
+the list underneath. Letters typed into a text field are not commands.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import weakref
 
 from textual import events
 from textual.screen import Screen
+from textual.widgets import Input, TextArea
 
 HOLD_SECONDS = 3.0  # never hold keys longer than this, whatever the screen does
 POLL_SECONDS = 0.02
@@ -37,6 +42,7 @@ class TypeAhead:
         self._checking: weakref.WeakSet[Screen] = weakref.WeakSet()
         self._since: weakref.WeakKeyDictionary[Screen, float] = weakref.WeakKeyDictionary()
         self._settling_since: float | None = None
+        self._command_since: float | None = None
 
     def settle(self) -> None:
         """A screen has just closed: hold keys until the one underneath has had its turn."""
@@ -50,6 +56,18 @@ class TypeAhead:
         if self._settling_since is not None and time.monotonic() - self._settling_since >= HOLD_SECONDS:
             self._settling_since = None
         return self._settling_since is not None
+
+    def _acting(self) -> bool:
+        """A command key was delivered and some widget is still handling what it set off."""
+        if self._command_since is None:
+            return False
+        if time.monotonic() - self._command_since >= HOLD_SECONDS or not self._busy():
+            self._command_since = None
+        return self._command_since is not None
+
+    def _busy(self) -> bool:
+        # Only the top screen: one underneath keeps its messages until it is shown again.
+        return any(_has_work(node) for node in self.app.screen.walk_children(with_self=True))
 
     def _is_ready(self, screen: Screen) -> bool:
         if screen in self._ready:
@@ -67,9 +85,13 @@ class TypeAhead:
     def hold(self, event: events.Key) -> bool:
         """Keep `event` for later if it must wait; False to deliver it now."""
         screen = self.app.screen
-        if not self.held and not self._settling() and (self._is_ready(screen) or self._waited_long_enough(screen)):
+        if (not self.held and not self._settling() and not self._acting()
+                and (self._is_ready(screen) or self._waited_long_enough(screen))):
             focused = self.app.focused
+            if event.is_printable and isinstance(focused, (Input, TextArea)):
+                return False  # text for its field
             if event.is_printable or focused is None or focused.message_queue_size == 0:
+                self._command_since = time.monotonic()  # what comes next waits for what this sets off
                 return False
             # A command key (ctrl+s, ctrl+e, tab...) right behind text that has not reached its
             # field yet: it waits until the focused widget has handled what came before it.
@@ -90,8 +112,19 @@ class TypeAhead:
             self.app.post_message(key)
 
     def _deliver_when_ready(self) -> None:
+        if not self.app.screen_stack:
+            return  # the app is closing
         screen = self.app.screen
-        if self._settling() or not (self._is_ready(screen) or self._waited_long_enough(screen)):
+        if self._settling() or self._acting() or not (self._is_ready(screen) or self._waited_long_enough(screen)):
             self.app.set_timer(POLL_SECONDS, self._deliver_when_ready)
             return
         self._release()  # behind them in the queue: whatever the terminal sends next
+
+
+def _has_work(node) -> bool:
+    """`node` has messages queued other than callbacks (call_later; a test's pilot posts one
+    to every widget each time it pauses, which would look like work that never ends)."""
+    if not node.message_queue_size:
+        return False
+    queued = getattr(node._message_queue, "values", None)  # Textual's own queue (a deque)
+    return queued is None or any(not isinstance(message, events.Callback) for message in list(queued))
