@@ -78,7 +78,9 @@ _AADSTS = re.compile(r"\baadsts(\d{5,7})\b")
 _SSL_REASON = re.compile(r"\[ssl: ([a-z0-9_]+)\]")
 _LEAD = r"(?:^|[\s'\"(:>\[]|\\n)"
 _GREETINGS = (
-    ("pop3", re.compile(_LEAD + r"(?:\+ok\b|-err\b)")),
+    ("pop3", re.compile(_LEAD + r"\+ok\b")),
+    # "-ERR" is a POP3 server's reply to a command, not its greeting: weaker evidence.
+    ("pop3_reply", re.compile(_LEAD + r"-err\b")),
     ("imap", re.compile(_LEAD + r"\* ok\b")),
     ("smtp", re.compile(_LEAD + r"220[ \-][^\n]{0,160}?\b(?:e?smtp|postfix|exim|sendmail|mail service)\b")),
     ("ftp", re.compile(_LEAD + r"220[ \-][^\n]{0,80}?\bftp\b")),

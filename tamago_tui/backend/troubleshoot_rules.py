@@ -216,6 +216,12 @@ def _from_codes(ev: Evidence, ctx: Context) -> list[Signal]:
     if 553 in smtp or (550 in smtp and ev.has("smtp_sender")):
         add(Signal("sender_rejected", HINT, "the server refused the MAIL FROM address", generic=True))
 
+    # POP3 response codes (RFC 2449, RFC 3206) name the cause after "-ERR", so they
+    # outweigh the bare "a POP3 server replied" (CODE) that the same "-ERR" gives.
+    for code in v.POP3_CODE.findall(text):
+        category, reason = v.POP3_CODES[code]
+        add(Signal(category, CODE + 1, reason))
+
     for number in ev.aadsts:
         category = v.AADSTS.get(number)
         if category:
@@ -257,7 +263,7 @@ def _from_phrases(ev: Evidence, ctx: Context) -> list[Signal]:
         add(Signal("oauth_misconfigured", PHRASE, "the OAuth app registration does not match the request"))
     if v.INVALID_GRANT.search(text):
         add(Signal("invalid_credentials", CODE, "the saved sign-in (token) expired or was revoked"))
-    if near(text, v.AUTH_SUBJECT, v.AUTH_FAILED, gap=5, forbid=v.AUTH_GAP_FORBID):
+    if near(text, v.AUTH_SUBJECT, v.AUTH_FAILED, gap=5, forbid=v.AUTH_GAP_FORBID) or v.LOGIN_NOT_DONE.search(text):
         add(Signal("invalid_credentials", GENERIC, "the server says the login failed", generic=True))
     if v.AUTH_REQUIRED.search(text):
         add(Signal("auth_required", PHRASE, "the server wants authentication before it accepts mail"))
@@ -314,6 +320,8 @@ def _from_greetings(ev: Evidence, ctx: Context) -> list[Signal]:
     greetings = ev.greetings
     if "pop3" in greetings:
         add(Signal("pop3_only", STRUCTURED, "a POP3 server answered ('+OK' greeting)"))
+    elif "pop3_reply" in greetings:
+        add(Signal("pop3_only", CODE, "a POP3 server replied ('-ERR')"))
     imap_side = protocol == "imap" or (protocol is None and v.IMAP_MARKER.search(text))
     smtp_side = protocol == "smtp" or (
         protocol is None and v.SMTP_MARKER.search(text) and not v.IMAP_MARKER.search(text)
@@ -352,7 +360,12 @@ def _from_context(ev: Evidence, ctx: Context, found: list[Signal]) -> list[Signa
              explains=frozenset({"timeout", "server_unavailable"}))
     elif mismatch and present & {"tls_mismatch"}:
         hint("tls_mismatch", HINT, f"port {port} does not go with {security}")
-    if port in POP3_PORTS and protocol != "pop3" and (connection_trouble or present & {"wrong_service", "pop3_only"}):
+    other_greeting = ev.greetings & {"smtp", "imap", "http", "ssh", "ftp"}
+    if port in POP3_PORTS and protocol != "pop3" and "wrong_service" in present and not other_greeting:
+        # "Not an IMAP server" on a POP3 port: the server that answered is most likely POP3.
+        hint("pop3_only", PHRASE, f"port {port} is a POP3 port and the server did not speak IMAP",
+             explains=frozenset({"wrong_service"}))
+    elif port in POP3_PORTS and protocol != "pop3" and (connection_trouble or present & {"pop3_only"}):
         hint("pop3_only", HINT, f"port {port} is a POP3 port")
     if (protocol == "imap" and port in SMTP_PORTS) or (protocol == "smtp" and port in IMAP_PORTS):
         hint("wrong_service", HINT, f"port {port} belongs to another mail protocol")

@@ -51,7 +51,7 @@ SMTP_AUTH_WORD = _any(
 )
 BASIC_WORD = _any(
     r"basic ?auth(?:entication)?",
-    r"legacy auth(?:entication)?",
+    r"legacy (?:\(?password\)? )?(?:auth\w*|sign[ \-]?ins?|logins?|protocols?)",
     r"password[ \-]based (?:auth\w*|sign[ \-]?in|login)",
     r"(?:username|user name)\s*(?:/|and|&)\s*password (?:sign[ \-]?in|login|logon|authentication)",
     r"password (?:logins?|logons?|sign[ \-]?ins?)",
@@ -105,7 +105,7 @@ APP_PASSWORD = _any(
 WEB_LOGIN = _any(
     r"(?:log|sign) ?(?:in|on) (?:again )?(?:via|through|using|with|from|in|on|to) (?:your |a |the )?(?:web ?)?browser",
     r"web ?login required",
-    r"(?:log|sign) ?in (?:to|on|at) (?:your account on )?the web(?:site)?\b",
+    r"(?:log|sign) ?in (?:to|on|at|through|via) (?:your account on )?(?:the|their|its|our) web(?:site)?\b(?! ?mail)",
     r"use (?:the )?web(?:mail| interface)? (?:for|to)\b",
     r"prove (?:that )?you are not a robot",
     r"captcha",
@@ -115,7 +115,7 @@ WEB_LOGIN = _any(
     r"answer=78754",
     r"unusual sign[ \-]?in activity",
     r"blocked (?:a |the |your )?(?:suspicious )?sign[ \-]?in attempt",
-    r"confirm (?:that )?it was you",
+    r"confirm (?:that )?it(?: was|'?s| is) (?:really )?(?:you|me)\b",
     r"suspicious (?:sign[ \-]?in|login) (?:attempt|activity)",
 )
 ADMIN_WORD = _any(
@@ -174,6 +174,10 @@ AUTH_GAP_FORBID = _re(r"\b(?:connection|network|server|host|port|socket|certific
 AUTH_FAILED = _any(
     r"\b(?:failed|failure|fails|invalid|incorrect|wrong|not accepted|rejected|denied|unsuccessful|bad|mismatch|not valid|not recognized|unknown|refused)\b",
 )
+# "Unable to authenticate", "could not log in": a login was tried and did not succeed.
+LOGIN_NOT_DONE = _any(
+    r"(?:unable|failed|could not|couldn'?t|cannot|can'?t) (?:to )?(?:authenticate|log ?in|sign ?in)\b(?! (?:before|first|via|through|with your web))",
+)
 AUTH_REQUIRED = _any(
     r"auth(?:entication)? (?:is )?required",
     r"must (?:issue an auth|authenticate)",
@@ -199,6 +203,7 @@ REQUIRE_WORD = _re(r"\b(?:requires?|required|must|mandatory|needed|needs|only (?
 TLS_REQUIRED = _any(
     r"(?:plaintext|cleartext|plain text|clear text) (?:auth(?:entication)?|logins?|passwords?) (?:is |are )?(?:disallowed|not allowed|disabled|not permitted)",
     r"(?:cleartext|plaintext) logins? disabled",
+    r"(?:disallowed|not allowed|disabled|forbidden) (?:plaintext|cleartext|plain text|clear text) (?:auth\w*|logins?|passwords?)",
     r"login only available under a layer",
     r"must issue a starttls command first",
     r"(?:starttls|tls|ssl|encryption) (?:is )?(?:required|needed|mandatory)",
@@ -216,6 +221,7 @@ AUTH_NOT_OFFERED = _any(
     r"auth(?:entication)? (?:extension )?(?:is )?not (?:supported|offered|available|advertised|enabled)",
     r"no suitable authentication method",
     r"smtp auth extension is not supported",
+    r"auth(?:entication)? command used when not advertised",
     r"unrecognized authentication (?:type|mechanism)",
     r"authentication (?:type|mechanism|method) (?:is )?not (?:supported|recognized|available)",
 )
@@ -264,6 +270,8 @@ TEMPORARY = _any(
     r"service (?:is )?(?:not |un)available",
     r"server (?:is )?(?:busy|unavailable|overloaded)",
     r"shutting down",
+    r"(?:server|service|daemon) (?:was |has been )?shut ?down",
+    r"shut ?down by signal",
     r"server shutdown",
     r"system error",
     r"internal (?:server )?error",
@@ -297,6 +305,7 @@ TLS_MISMATCH = _any(
     r"(?:does not|doesn'?t) support the (?:specified )?(?:connection )?encryption (?:type|method)",
     r"encryption (?:type|method) you have specified",
     r"ssl3_get_record",
+    r"unrecognized ssl message",
     r"tlsv1 alert protocol version",
     r"unsupported protocol",
     r"http request (?:on|to) (?:an )?(?:https|ssl|tls)",
@@ -321,6 +330,16 @@ CERTIFICATE = _any(
     r"certificate (?:is )?(?:not trusted|untrusted|invalid|expired|revoked)",
     r"cannot verify server identity",
     r"identity of .{0,80} cannot be verified",
+    r"(?:can'?t|cannot|unable to|could not) verify the identity of",
+    r"pretending to be",
+    r"certificate for (?:this|the) server is (?:invalid|not valid|expired|not trusted)",
+    r"hostname '[^']*' (?:doesn'?t|does not) match",
+    r"(?:doesn'?t|does not) match (?:either|any) of '",
+    r"certificate'?s? altnames?",
+    r"cert'?s? altnames?",
+    r"err_tls_cert_\w+",
+    r"\bcertificateerror\b",
+    r"\bsslcertverificationerror\b",
     r"security certificate",
     r"certificate (?:chain|error|problem|name)",
     r"unknown (?:ca|certificate authority)",
@@ -355,7 +374,8 @@ DNS = _any(
     r"(?:could not|couldn'?t|unable to|cannot|can'?t|failed to) (?:resolve|look ?up)",
     r"name resolution",
     r"host not found",
-    r"unknown host",
+    r"unknown (?:\w+ )?host\b",
+    r"unknownhostexception",
     r"no such host",
     r"host(?:name)? could not be found",
     r"server could not be found",
@@ -478,6 +498,16 @@ SMTP_MARKER = _any(
     r"ehlo",
     r"helo",
 )
+
+# POP3 extended response codes after "-ERR" (RFC 2449, RFC 3206).
+POP3_CODE = _re(r"-err \[(auth|sys/temp|sys/perm|in-use|login-delay)\]")
+POP3_CODES = {
+    "auth": ("invalid_credentials", "POP3 -ERR [AUTH]: the credentials were refused"),
+    "sys/temp": ("server_unavailable", "POP3 -ERR [SYS/TEMP]: a temporary server problem"),
+    "sys/perm": ("server_unavailable", "POP3 -ERR [SYS/PERM]: a server-side problem"),
+    "in-use": ("too_many_connections", "POP3 -ERR [IN-USE]: the mailbox is in use by another session"),
+    "login-delay": ("rate_limited", "POP3 -ERR [LOGIN-DELAY]: logging in again too soon"),
+}
 
 # Microsoft identity platform (AADSTS) codes whose meaning is fixed.
 AADSTS = {

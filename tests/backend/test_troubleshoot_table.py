@@ -19,12 +19,21 @@ def load(name: str) -> list[dict]:
 
 
 REAL = load("error_strings.toml")
-HELD_OUT = load("heldout_wordings.toml")
-BATCH3 = load("heldout_batch3.toml")  # never used for tuning: see its header
+HELD_OUT = load("heldout_wordings.toml")  # batches 1 and 2, used for tuning
+BATCH3 = load("heldout_batch3.toml")  # untuned in session 2, used for tuning in session 3
+BATCH4 = load("heldout_batch4.toml")  # written blind in session 3, then used for tuning
+BATCH5 = load("heldout_batch5.toml")  # written blind in session 3, never used for tuning
+# Every batch from 3 on covers every category about the mail server.
+SERVER_CATEGORIES = set(CATEGORIES) - {"unknown", "local_storage"}
 
 
 def run(case: dict):
     return classify(case["text"], **{key: case.get(key) for key in CONTEXT_KEYS})
+
+
+def misses(cases: list[dict]) -> list[tuple[str, str, str]]:
+    """(text, expected, got) for every case the classifier gets wrong."""
+    return [(c["text"], c["category"], got) for c in cases if (got := run(c).category) != c["category"]]
 
 
 def test_the_real_table_is_big_sourced_and_labelled_with_known_categories():
@@ -48,19 +57,45 @@ def test_real_wording(case):
 
 
 def test_held_out_wording_accuracy():
-    wrong = [(case["text"], case["category"], run(case).category) for case in HELD_OUT if run(case).category != case["category"]]
+    wrong = misses(HELD_OUT)
     accuracy = 1 - len(wrong) / len(HELD_OUT)
     assert len(HELD_OUT) >= 80
     assert accuracy >= 0.9, wrong
 
 
+@pytest.mark.parametrize(
+    ("batch", "floor"),
+    [
+        # Batch 3 scored 52/56 on first contact (session 2) and was tuned on in session 3.
+        pytest.param(BATCH3, 0.95, id="batch3"),
+        # Batch 4 scored 48/59 (81%) on first contact (session 3) and was then tuned on.
+        pytest.param(BATCH4, 0.9, id="batch4"),
+    ],
+)
+def test_tuned_held_out_batch_accuracy(batch, floor):
+    assert len(batch) >= 50
+    assert {case["category"] for case in batch} == SERVER_CATEGORIES
+    wrong = misses(batch)
+    assert 1 - len(wrong) / len(batch) >= floor, wrong
+
+
 def test_untuned_held_out_batch_accuracy():
-    """Batch 3 was scored once (52/56) and never tuned on; this guards against regressions."""
-    assert len(BATCH3) >= 50
-    # local_storage came after the batch was written (and is not about the mail server).
-    assert {case["category"] for case in BATCH3} == set(CATEGORIES) - {"unknown", "local_storage"}
-    wrong = [(case["text"], case["category"], run(case).category) for case in BATCH3 if run(case).category != case["category"]]
-    assert 1 - len(wrong) / len(BATCH3) >= 0.85, wrong
+    """Batch 5 was scored once on first contact (59/67, 88%) and is never tuned on:
+    this floor only guards against regressions; the README reports its score."""
+    assert len(BATCH5) >= 50
+    assert {case["category"] for case in BATCH5} == SERVER_CATEGORIES
+    wrong = misses(BATCH5)
+    assert 1 - len(wrong) / len(BATCH5) >= 0.84, wrong
+
+
+def test_held_out_batches_are_new_wordings():
+    """A batch measures nothing with wordings the classifier was already fitted to.
+    (Batch 3 predates this check: 4 of its rows are also in the real table.)"""
+    fitted = {case["text"] for case in REAL + HELD_OUT}
+    batches = [{case["text"] for case in batch} for batch in (BATCH3, BATCH4, BATCH5)]
+    assert [len(texts) for texts in batches] == [len(BATCH3), len(BATCH4), len(BATCH5)]
+    assert not batches[0] & batches[1] and not batches[0] & batches[2] and not batches[1] & batches[2]
+    assert not fitted & (batches[1] | batches[2])
 
 
 def test_structured_evidence_is_more_confident_than_wording_alone():
