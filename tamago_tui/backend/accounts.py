@@ -39,14 +39,15 @@ def save_account(services: Services, account: Account, password: str | None = No
     if previous is not None and previous.name != account.name:
         config = config.without_account(previous.name)
     services.save_config(config.with_account(account))
-    store = services.open_store()
+    store = services.open_store()  # the first open of the new config already follows it (services.py)
     try:
         store.ensure_account(account.name, account.email)
-        if previous is not None and previous.name == account.name:
-            from .aliases import refresh_own_addresses
+        from .aliases import follow
 
-            # An alias added or removed: mail already indexed follows (see aliases.py).
-            refresh_own_addresses(store, account.name, previous.own_addresses, account.own_addresses)
+        # An alias added or removed: mail already indexed follows, and the new addresses are
+        # recorded (see aliases.py). Nothing to do when the open above already did it.
+        same = previous is not None and previous.name == account.name
+        follow(store, account, fallback=previous.own_addresses if same else None)
     finally:
         store.close()
     log.info("saved account %s (%s)", account.name, account.email)

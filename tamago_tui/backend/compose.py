@@ -120,6 +120,23 @@ class Original:
     text: str
     references: tuple[str, ...] = ()
     reply_to: tuple[str, ...] = ()
+    # The envelope recipients the receiving servers recorded (ENVELOPE_HEADERS), topmost
+    # (last added, the final delivery) first: who the mail came to when To and Cc do not say.
+    delivered_to: tuple[str, ...] = ()
+
+
+# Headers in which servers record the envelope recipient: Dovecot's LMTP and LDA add
+# Delivered-To, Postfix X-Original-To and Delivered-To, others X-Delivered-To, Exim Envelope-To.
+ENVELOPE_HEADERS = ("delivered-to", "x-original-to", "x-delivered-to", "envelope-to")
+
+
+def envelope_recipients(headers) -> tuple[str, ...]:
+    """The bare addresses named in `headers` ((name, value) pairs, in order) by ENVELOPE_HEADERS."""
+    found: list[str] = []
+    for name, value in headers:
+        if name.strip().lower() in ENVELOPE_HEADERS:
+            found += [address.strip() for _, address in getaddresses([value]) if "@" in address]
+    return tuple(found)
 
 
 def _angled(message_id: str) -> str:
@@ -146,6 +163,7 @@ def original_from_parsed(parsed) -> Original:
         text=parsed.text,
         references=tuple(_angled(r) for r in parsed.references),
         reply_to=tuple(format_address(a) for a in parsed.reply_to),
+        delivered_to=envelope_recipients(parsed.headers),
     )
 
 
@@ -165,14 +183,22 @@ def _same(a: str, b: str) -> bool:
 
 
 def addressed_as(original: Original, own) -> str:
-    """The first of `own` (bare addresses) the message was sent to (To, then Cc) or, for a
-    message I sent, sent from; "" when none. A reply goes out from that address."""
-    mine = {a.strip().lower() for a in own}
+    """The first of `own` (bare addresses, the main one first) the message was sent to (To,
+    then Cc) or, for a message I sent, sent from; "" when none. A reply goes out from it.
+
+    Mail Bcc'd to an alias, or delivered by a mailing list, names none of them: then the
+    envelope headers say where it came to. The first alias named there wins over the main
+    address, wherever that is: a server that maps an alias onto the mailbox records the
+    mailbox (Delivered-To) as well as the alias (X-Original-To). Addresses that are not
+    mine (a list's, a forwarding service's) are passed over."""
+    mine = [a.strip().lower() for a in own]
     for value in (*original.to, *original.cc, original.sender):
         address = parseaddr(value)[1].strip().lower()
         if address in mine:
             return address
-    return ""
+    delivered = [a.lower() for a in original.delivered_to if a.lower() in mine]
+    aliases = [a for a in delivered if a != mine[0]]
+    return (aliases or delivered or [""])[0]
 
 
 def reply(original: Original, me: str, *, reply_all: bool = False, own=()) -> Draft:

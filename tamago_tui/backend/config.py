@@ -41,6 +41,11 @@ class Settings:
     timeout: float = 20.0
     # Refuse an IMAP literal larger than this many megabytes.
     max_literal_mb: int = 64
+    # On a server without CONDSTORE: how many of each folder's newest messages every sync
+    # re-reads the flags of (read, flagged, answered in another client). See flagsweep.py.
+    recent_flags: int = field(default=500, metadata={"min": 1})
+    # On a server without CONDSTORE: hours between full re-reads of a folder's flags.
+    flag_sweep_hours: int = field(default=24, metadata={"min": 1})
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,10 @@ def _settings_from_table(table: dict, text: str, path: Path) -> Settings:
                 type(default), type(default).__name__)
             raise ConfigError(f"{_where(path, text, ('settings',), f.name)}: {f.name} = {value!r} "
                               f"must be {kind}.")
+        least = f.metadata.get("min")
+        if least is not None and value < least:
+            raise ConfigError(f"{_where(path, text, ('settings',), f.name)}: {f.name} = {value!r} "
+                              f"must be a whole number of {least} or more.")
         values[f.name] = value
     return Settings(**values)
 

@@ -10,10 +10,10 @@ time: too much for every resync. So, per complete folder:
   person is looking at is never stale. Folders where the contact has no
   message cost nothing.
 - **Every resync** (the TUI's scans, `tamago sync`) re-reads the flags of the
-  newest `RECENT_FLAGS` indexed UIDs, where reading and flagging mostly
+  newest `recent_flags` indexed UIDs (a setting, default 500), where reading and flagging mostly
   happen, even when STATUS shows no change.
 - **A full sweep** of every indexed UID, in chunks, by the first resync after
-  `SWEEP_HOURS` since the last one (remembered per folder as
+  `flag_sweep_hours` (a setting, default 24) since the last one (remembered per folder as
   `flags_checked_at`), and whenever `tamago sync --full` asks.
 
 For a folder STATUS calls unchanged, EXAMINE, the FETCHes and UNSELECT go out
@@ -31,8 +31,6 @@ from .errors import NetworkError
 from .fetchparse import encode_mailbox, flag_change, read_examine
 from .imapwire import Response, quote, uid_range, uid_runs
 
-RECENT_FLAGS = 500  # newest UIDs re-read by every resync: about 25 KB of answer
-SWEEP_HOURS = 24  # a full flag sweep of a folder at most this often (scans run every 12 h)
 SWEEP_CHUNK = 10_000  # UIDs per FETCH of a sweep: about 400 KB of answer
 SET_BYTES = 16_000  # a UID set stays far below Dovecot's 64 KB command line
 IN_FLIGHT = 4  # FETCHes per pipelined batch; cancel is checked between batches
@@ -42,8 +40,8 @@ def now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
 
 
-def sweep_due(state, now: datetime | None = None) -> bool:
-    """True when the folder's flags were never all read, or not for `SWEEP_HOURS`."""
+def sweep_due(state, now: datetime | None = None, *, hours: float) -> bool:
+    """True when the folder's flags were never all read, or not for `hours`."""
     if not state.flags_checked_at:
         return True
     try:
@@ -51,20 +49,24 @@ def sweep_due(state, now: datetime | None = None) -> bool:
     except ValueError:
         return True
     now = now or datetime.now(timezone.utc)
-    return now - last >= timedelta(hours=SWEEP_HOURS)
+    return now - last >= timedelta(hours=hours)
 
 
-def plan(index, state, *, contact: Iterable[str] | None, full: bool) -> tuple[list[int], bool]:
-    """(UIDs whose flags to read now, whether that is every indexed UID of the folder)."""
+def plan(index, state, *, contact: Iterable[str] | None, full: bool, recent: int,
+         sweep_hours: float) -> tuple[list[int], bool]:
+    """(UIDs whose flags to read now, whether that is every indexed UID of the folder).
+
+    `recent` and `sweep_hours` are the settings recent_flags (500: about 25 KB of answer)
+    and flag_sweep_hours (24; the TUI scans every 12 h)."""
     if state.synced_uid < 1 or state.uidvalidity is None:
         return [], False
     if full:
         return index.local_uids(state), True
     if contact is not None:
         return index.contact_uids(state, contact), False
-    if sweep_due(state):
+    if sweep_due(state, hours=sweep_hours):
         return index.local_uids(state), True
-    return index.newest_uids(state, RECENT_FLAGS), False
+    return index.newest_uids(state, recent), False
 
 
 def uid_sets(uids: list[int], *, chunk: int = SWEEP_CHUNK, max_bytes: int = SET_BYTES) -> Iterator[bytes]:
@@ -154,7 +156,8 @@ def read_unselected(engine, state, uids: list[int]) -> list[tuple[int, str]]:
 
 def refresh(engine, state, *, contact: Iterable[str] | None, full: bool, selected: bool) -> int:
     """Read the flags `plan` picks and store the changes. Returns how many rows changed."""
-    uids, whole = plan(engine.index, state, contact=contact, full=full)
+    uids, whole = plan(engine.index, state, contact=contact, full=full,
+                       recent=engine.settings.recent_flags, sweep_hours=engine.settings.flag_sweep_hours)
     if not uids:
         return 0
     from .sync import SyncProgress  # sync.py imports this module

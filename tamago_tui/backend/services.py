@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from pathlib import Path
 
 from . import config as config_mod
 from .config import Config
-from .errors import ConfigError, NotFound
+from .errors import ConfigError, NotFound, StoreError
 from .fsutil import is_disk_full, reason
 from .log import setup as setup_log
 from .models import Account
@@ -32,6 +33,8 @@ class Services:
                               f"{reason(exc)}. Check the disk and the permissions, or choose another "
                               "place with --home or TAMAGO_HOME.") from exc
         self.config = config if config is not None else config_mod.load(paths.config_file)
+        self._followed: Config | None = None  # the config the index's own addresses follow
+        self._follow_lock = threading.Lock()
         if log_to_file:
             setup_log(paths.log_file)
 
@@ -58,8 +61,37 @@ class Services:
         return Drafts(self)
 
     def open_store(self) -> Store:
-        """A new connection for the calling thread."""
-        return Store(self.paths.database)
+        """A new connection for the calling thread.
+
+        The first one for a newly loaded or saved config also brings the header index in
+        line with each account's own addresses (aliases.follow_config), so aliases edited
+        by hand in config.toml reach mail indexed before. Later opens cost nothing more."""
+        store = Store(self.paths.database)
+        if self._followed is not self.config:
+            try:
+                self._follow_own_addresses(store)
+            except BaseException:
+                store.close()
+                raise
+        return store
+
+    def _follow_own_addresses(self, store: Store) -> None:
+        from .aliases import follow_config
+
+        with self._follow_lock:
+            config = self.config
+            if self._followed is config:
+                return
+            # Tried once per config, even if it fails: a busy or full database must not
+            # stall every later open. What was not recorded is tried again at the next start.
+            self._followed = config
+            try:
+                changed = follow_config(store, config.accounts.values())
+            except StoreError as exc:
+                log.warning("could not bring the index in line with the accounts' addresses: %s", exc)
+                return
+            if changed:
+                log.info("own addresses followed from the config: %s", changed)
 
     def reload(self) -> Config:
         self.config = config_mod.load(self.paths.config_file)

@@ -344,7 +344,14 @@ def _v5(db: sqlite_utils.Database) -> None:
     db["draft_attachments"].create_index(["draft_id"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
+def _v6(db: sqlite_utils.Database) -> None:
+    # The own addresses (main address, aliases, an address-shaped login; a JSON list) the
+    # account's header index rows were last brought in line with, so a config.toml edited
+    # by hand is noticed (aliases.py). NULL: never recorded.
+    db["accounts"].add_column("own_addresses", str)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 
 # Indexes a bulk load of the header index may drop while it runs and build once at its
 # end (index.HeaderIndex.defer_address_index); Store() rebuilds one found missing.

@@ -40,6 +40,7 @@ from datetime import date, timedelta
 from typing import Callable, Iterable
 
 from . import flagsweep
+from .config import Settings
 from .errors import NetworkError, TamagoError
 from .fetchparse import (
     FIELDS,
@@ -179,8 +180,10 @@ class AccountSync:
         progress: Callable[[SyncProgress], None] | None = None,
         today: date | None = None,
         full_flags: bool = False,
+        settings: Settings | None = None,
     ):
         self.account = account
+        self.settings = settings or Settings()  # recent_flags, flag_sweep_hours (flagsweep.py)
         self.full_flags = full_flags  # re-read every indexed flag (`tamago sync --full`)
         self.contact: list[str] | None = None
         self.wire = wire
@@ -607,7 +610,7 @@ def sync_account(
         try:
             with services.sessions.session(account) as wire:
                 engine = AccountSync(account, wire, HeaderIndex(store), cancel=cancel, progress=progress,
-                                     full_flags=full_flags)
+                                     full_flags=full_flags, settings=services.settings)
                 report = engine.run(folders, contact=contact, on_folder=on_folder)
                 wants_cache = account.auto_cache if auto_cache is None else auto_cache
                 if wants_cache and report.ok and not report.cancelled:

@@ -189,3 +189,64 @@ def test_adding_an_alias_rewrites_the_address_rows_of_indexed_mail():
         assert [r.rowid for r in local_history(store, ["sales@example.org"])] == [2, 1]
     finally:
         store.close()
+
+
+# -- mail Bcc'd to an alias: the envelope headers say where it came to ----------------------
+
+
+def received(*envelope: str, to: str = "list@lists.example", cc: str = "") -> Original:
+    """A canned message as the receiving server stored it, envelope headers topmost first."""
+    from tamago_tui.backend import mime
+    from tamago_tui.backend.compose import original_from_parsed
+
+    raw = "".join(f"{line}\r\n" for line in envelope) + (
+        "Received: from mx.customer.example by mx.example.org; Mon, 2 Nov 2026 10:00:01 +0000\r\n"
+        "From: Cai Customer <cai@customer.example>\r\n"
+        f"To: {to}\r\n" + (f"Cc: {cc}\r\n" if cc else "") +
+        "Subject: Quote\r\nMessage-ID: <q@customer.example>\r\nDate: Mon, 2 Nov 2026 10:00:00 +0000\r\n"
+        "\r\nHow much?\r\n")
+    return original_from_parsed(mime.parse(raw.encode()))
+
+
+@pytest.mark.parametrize("header", ["Delivered-To", "X-Original-To", "X-Delivered-To", "Envelope-To",
+                                    "delivered-to"])
+def test_a_reply_to_mail_bccd_to_an_alias_goes_out_from_that_alias(header):
+    a = account()
+    message = received(f"{header}: sales@example.org")
+    assert message.delivered_to == ("sales@example.org",)
+    assert reply_sender(a, message) == "Mia Example <sales@example.org>"
+    assert reply_sender(a, received(f"{header}: <ME@old-domain.example>")) == "Mia Example <Me@Old-Domain.example>"
+
+
+def test_the_topmost_envelope_header_naming_an_alias_wins():
+    a = account()
+    # Forwarded from the old domain to sales@, delivered last to sales@: the final delivery.
+    assert reply_sender(a, received("Delivered-To: sales@example.org", "Delivered-To: me@old-domain.example")) \
+        == "Mia Example <sales@example.org>"
+    # Exim's Envelope-To may list several; a list's or a stranger's address is passed over.
+    assert reply_sender(a, received("Delivered-To: list-bounces@lists.example",
+                                    "Envelope-to: someone@else.example, sales@example.org")) \
+        == "Mia Example <sales@example.org>"
+    # Postfix mapping the alias onto the mailbox records both: the alias is what was written to.
+    assert reply_sender(a, received("Delivered-To: me@example.org", "X-Original-To: sales@example.org")) \
+        == "Mia Example <sales@example.org>"
+
+
+def test_to_and_cc_come_before_the_envelope_and_no_own_address_means_the_main_one():
+    a = account()
+    assert reply_sender(a, received("Delivered-To: sales@example.org", cc="Mia <me@old-domain.example>")) \
+        == "Mia Example <Me@Old-Domain.example>"
+    assert reply_sender(a, received("Delivered-To: me@example.org")) == "Mia Example <me@example.org>"
+    assert reply_sender(a, received("X-Original-To: stranger@example.org")) == "Mia Example <me@example.org>"
+    assert reply_sender(a, received()) == "Mia Example <me@example.org>"
+    # An IMAP login that is not a sending address is never a From.
+    login = account(imap=ServerSettings("imap.example.org", 993, Security.SSL, "mia@login.example"))
+    assert reply_sender(login, received("Delivered-To: mia@login.example")) == "Mia Example <me@example.org>"
+
+
+def test_a_reply_all_to_mail_bccd_to_an_alias_copies_none_of_my_addresses():
+    a = account()
+    message = received("Delivered-To: sales@example.org", to="Dan <dan@customer.example>")
+    draft = reply(message, reply_sender(a, message), reply_all=True, own=a.own_addresses)
+    assert draft.sender == "Mia Example <sales@example.org>"
+    assert (draft.to, draft.cc) == (("Cai Customer <cai@customer.example>",), ("Dan <dan@customer.example>",))

@@ -73,3 +73,17 @@ def test_account_state_round_trip():
     store.record_test("work", "me@example.org", ok=True)
     assert store.account_state("work")["status"] == "connected"
     assert store.account_state("work")["last_error"] == ""
+
+
+def test_v5_database_gains_an_empty_own_addresses_record(tmp_path, monkeypatch):
+    path = tmp_path / "old.db"
+    with monkeypatch.context() as patch:
+        patch.setattr(store_mod, "MIGRATIONS", store_mod.MIGRATIONS[:5])
+        old = Store(path)
+        old.ensure_account("work", "me@example.org")
+        old.close()
+    store = Store(path)
+    assert store.version == SCHEMA_VERSION >= 6
+    row = store.account_state("work")
+    assert row["own_addresses"] is None  # never recorded: aliases.follow checks the aliases once
+    assert (row["email"], row["status"]) == ("me@example.org", "never_tested")

@@ -8,15 +8,18 @@ is appended to the user's folders, as the provider would have delivered it.
 from __future__ import annotations
 
 import json
+import secrets
+import smtplib
 
 import pytest
 from textual.widgets import DataTable, Select
 
 from tamago_tui.app import TamagoApp
-from tamago_tui.backend.compose import Draft
+from tamago_tui.backend.compose import Draft, original_from_parsed
+from tamago_tui.backend.cache import open_message
 from tamago_tui.backend.contacts import ContactBook
 from tamago_tui.backend.outbox import Outbox
-from tamago_tui.backend.sending import Sender, sender_address
+from tamago_tui.backend.sending import Sender, reply_sender, sender_address
 from tamago_tui.backend.sync import sync_account
 from tamago_tui.backend.visit import visit
 from tamago_tui.screens.compose import ComposeScreen
@@ -165,3 +168,55 @@ def test_a_note_to_self_sent_to_an_alias_is_a_note_to_self(rig, me, dovecot):
     ada = visit(rig.services, [ADA.address])
     assert [r.subject for r in ada.rows] == ["To Ada too"]
     assert ada.rows[0].matched == (f"to {ADA.address}",)  # not "to sales@...": the alias is me
+
+
+def bcc(smtp_server, test_ca, sender, recipients: list[str], data: bytes) -> None:
+    """Mail sent through the real SMTP server with `recipients` only in the envelope."""
+    with smtplib.SMTP("localhost", smtp_server.ports["submission"], timeout=10) as client:
+        client.starttls(context=test_ca.client_context())
+        client.login(sender.login, sender.password)
+        client.sendmail(sender.address, recipients, data)
+
+
+async def test_a_reply_to_mail_bccd_to_an_alias_is_from_that_alias(rig, me, friend, dovecot, smtp_server, test_ca):
+    # A real alias this time: Dovecot delivers it into my mailbox and records Delivered-To.
+    team = dovecot.add_alias(me, f"team-{secrets.token_hex(3)}@alias.example")
+    rig.reconfigure(aliases=(SALES, team))
+    bcc(smtp_server, test_ca, friend, [team],
+        message(sender=Person("Fran Friend", friend.address), to=(Person("Project", "project@lists.example"),),
+                subject="For the team", body="Blind copy."))
+    dovecot.wait_for_message(me)
+    assert sync_account(rig.services, rig.account).new == 1
+    store = rig.services.open_store()
+    try:
+        [rowid] = [row[0] for row in store.db.execute("SELECT id FROM messages WHERE subject = 'For the team'")]
+    finally:
+        store.close()
+
+    opened = open_message(rig.services, rowid=rowid)  # fetched from Dovecot, as the message screen does
+    headers = dict((name.lower(), value) for name, value in opened.parsed.headers)
+    assert team not in headers["to"] and "cc" not in headers  # only the envelope names the alias
+    assert team in headers["delivered-to"]  # written by Dovecot's LMTP
+    assert reply_sender(rig.account, original_from_parsed(opened.parsed)) == f"Test Sender <{team}>"
+
+    app = TamagoApp(rig.services)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(MessageScreen(rowid))
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, ComposeScreen)
+        assert app.screen.query_one("#from", Select).value == ("me", team)
+        _, draft = app.screen.current_draft()
+        assert draft.sender == f"Test Sender <{team}>"
+        assert draft.to == (f"Fran Friend <{friend.address}>",)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+    reply = smtp_server.messages()[-1]
+    assert (reply.mail_from, reply.rcpt_tos) == (team, [friend.address])
+    assert b"In-Reply-To: <" in reply.data

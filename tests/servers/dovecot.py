@@ -312,9 +312,11 @@ service lmtp {{
         # a second. The SMTP test server checks passwords against the same files.
         extra = ("userdb_namespace/inbox/disabled=yes userdb_namespace/gmail/disabled=no"
                  if user.kind == "gmail" else "")
-        line = (f"{user.address}:{{PLAIN}}{user.password}:{MAIL_UID}:{MAIL_GID}::"
-                f"{self.home_dir(user)}::{extra}\n")
-        path = self.passwd_file(user)
+        self._write_passwd_line(user.address, f"{user.address}:{{PLAIN}}{user.password}:{MAIL_UID}:"
+                                              f"{MAIL_GID}::{self.home_dir(user)}::{extra}\n")
+
+    def _write_passwd_line(self, address: str, line: str) -> None:
+        path = self.passwd_file(address)
         temporary = path.with_name("." + path.name + ".new")
         temporary.write_text(line)
         temporary.chmod(0o644)  # the unprivileged auth process must read it
@@ -329,6 +331,15 @@ service lmtp {{
         user = MailUser(address, password or f"pw-{secrets.token_urlsafe(12)}", kind)
         self._register(user)
         return user
+
+    def add_alias(self, user: MailUser | str, alias: str) -> str:
+        """Deliver mail for `alias` into `user`'s mailbox, as a provider's alias does: a userdb
+        entry with the user's home (no login). LMTP delivery to it records `Delivered-To: <alias>`."""
+        if alias in self.users or ":" in alias or "/" in alias:
+            raise ValueError(f"{alias!r} cannot be an alias")
+        self._write_passwd_line(alias, f"{alias}:{{PLAIN}}{secrets.token_urlsafe(12)}:{MAIL_UID}:{MAIL_GID}::"
+                                       f"{self.home_dir(user)}::nologin=y\n")
+        return alias
 
     def _address(self, user: MailUser | str) -> str:
         return user.address if isinstance(user, MailUser) else user

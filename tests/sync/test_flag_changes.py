@@ -6,7 +6,8 @@ second IMAP connection, as another mail client would."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -51,6 +52,11 @@ def flags(services, account="work", folder="INBOX") -> dict[str, str]:
         return {subject: value for subject, value in rows}
     finally:
         store.close()
+
+
+def set_settings(services, **changes) -> None:
+    """Change [settings] in config.toml, as a person would (the CLI reads the file again)."""
+    services.save_config(replace(services.config, settings=replace(services.settings, **changes)))
 
 
 def inbox_state(services):
@@ -107,9 +113,9 @@ def test_a_visit_rereads_the_flags_of_the_contacts_messages_only(services, mailb
     assert "SELECT" not in mailbox.proxy.verbs()  # read-only EXAMINE, nothing marked read
 
 
-def test_every_sync_rereads_the_newest_flags_and_a_due_sweep_reads_them_all(services, mailbox, monkeypatch):
+def test_every_sync_rereads_the_newest_flags_and_a_due_sweep_reads_them_all(services, mailbox):
     ada_1, other_1, _, other_2, other_3 = mailbox.uids
-    monkeypatch.setattr(flagsweep, "RECENT_FLAGS", 2)
+    set_settings(services, recent_flags=2, flag_sweep_hours=3)
     mailbox.set_flags({other_3: (b"\\Seen",), ada_1: (b"\\Flagged",)})
 
     report = sync_account(services, mailbox.account)
@@ -125,14 +131,20 @@ def test_every_sync_rereads_the_newest_flags_and_a_due_sweep_reads_them_all(serv
     assert report.round_trips == 2
 
     swept_before = inbox_state(services).flags_checked_at
-    monkeypatch.setattr(flagsweep, "SWEEP_HOURS", 0)  # the daily sweep is due
+    long_ago = (datetime.now(timezone.utc) - timedelta(hours=3)).isoformat(timespec="seconds")
+    store = services.open_store()
+    try:  # the last full sweep was flag_sweep_hours ago: one is due
+        store.db.execute("UPDATE folders SET flags_checked_at = ? WHERE account = 'work'", [long_ago])
+        store.db.conn.commit()
+    finally:
+        store.close()
     mailbox.proxy.reset_counts()
     report = sync_account(services, mailbox.account)
 
     assert report.ok and report.folders[0].updated == 1
     assert flags(services)["Ada 1"] == "\\Flagged"
     assert mailbox.fetches() == [b"UID FETCH %d:%d (UID FLAGS)" % (ada_1, other_3)]
-    assert inbox_state(services).flags_checked_at >= swept_before
+    assert inbox_state(services).flags_checked_at >= swept_before > long_ago
 
 
 def test_nothing_changed_means_unchanged_and_no_row_is_rewritten(services, mailbox):
@@ -142,8 +154,8 @@ def test_nothing_changed_means_unchanged_and_no_row_is_rewritten(services, mailb
     assert mailbox.fetches() == [b"UID FETCH %d:%d (UID FLAGS)" % (mailbox.uids[0], mailbox.uids[-1])]
 
 
-def test_new_mail_and_a_flag_change_in_one_sync(services, mailbox, monkeypatch):
-    monkeypatch.setattr(flagsweep, "RECENT_FLAGS", 1)
+def test_new_mail_and_a_flag_change_in_one_sync(services, mailbox):
+    set_settings(services, recent_flags=1)
     mailbox.set_flags({mailbox.uids[-1]: (b"\\Seen",), mailbox.uids[0]: (b"\\Seen",)})
     mailbox.server.append(mailbox.user, "INBOX", message(sender=ADA, subject="Ada 3"))
 
@@ -155,8 +167,8 @@ def test_new_mail_and_a_flag_change_in_one_sync(services, mailbox, monkeypatch):
     assert "Ada 3" in flags(services)
 
 
-def test_sync_full_rereads_every_flag(capsys, services, mailbox, monkeypatch):
-    monkeypatch.setattr(flagsweep, "RECENT_FLAGS", 1)
+def test_sync_full_rereads_every_flag(capsys, services, mailbox):
+    set_settings(services, recent_flags=1)
     mailbox.set_flags({mailbox.uids[0]: (b"\\Deleted",), mailbox.uids[1]: (b"\\Seen",)})
 
     code = main(["sync", "--json"])
