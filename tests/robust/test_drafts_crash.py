@@ -112,7 +112,7 @@ def test_kill_9_while_composing_then_the_draft_is_offered(terminal):
     terminal.keys("Tab", "Tab")
     terminal.type(BODY)
     terminal.wait_for("Draft saved")  # the autosave, a moment after the typing stopped
-    # On a loaded machine an autosave can also fire mid-typing (a pause over the 1.5 s delay), and
+    # On a loaded machine an autosave can also fire mid-typing (a pause over the autosave delay), and
     # its "Draft saved" shows before the last words are saved: kill only once they are on disk.
     saved = wait_for_saved_draft(terminal.home, BODY)
     assert saved.draft.to == ("ada@example.org",) and saved.draft.subject == "Engines"
