@@ -31,7 +31,8 @@ class Settings:
 
     # Hours between automatic background scans while the TUI runs (0 disables).
     scan_interval_hours: float = 12.0
-    # DNS server for lookups, "HOST" or "HOST:PORT"; empty means the system resolver.
+    # DNS server for every name lookup (server details, connection tests, sync, sending),
+    # "HOST" or "HOST:PORT"; empty means the system resolver.
     nameserver: str = ""
     # Where passwords go: "auto" (keyring if usable, else encrypted file), "keyring" or "encrypted".
     secret_backend: str = "auto"

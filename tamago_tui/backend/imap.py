@@ -64,23 +64,26 @@ class Target:
 class _TimedIMAP4(imap4.IMAP4WithTimeout):
     """Plain/STARTTLS transport: the name lookup is bounded and the socket is watched."""
 
-    def __init__(self, host: str, port: int, timeout: float | None, watchdog: wire.Watchdog):
-        self._watchdog = watchdog
+    def __init__(self, host: str, port: int, timeout: float | None, watchdog: wire.Watchdog, nameserver: str):
+        self._watchdog, self._nameserver = watchdog, nameserver
         super().__init__(host, port, timeout)
 
     def _create_socket(self, timeout: float | None = None) -> socket.socket:
-        return wire.open_with_deadline(self.host, self.port, timeout or self._timeout or 20.0, self._watchdog)
+        return wire.open_with_deadline(self.host, self.port, timeout or self._timeout or 20.0, self._watchdog,
+                                       self._nameserver)
 
 
 class _TimedIMAP4TLS(imapclient_tls.IMAP4_TLS):
     """Implicit-TLS transport: the same, with the handshake under the watchdog too."""
 
-    def __init__(self, host: str, port: int, context, timeout: float | None, watchdog: wire.Watchdog):
-        self._watchdog = watchdog
+    def __init__(self, host: str, port: int, context, timeout: float | None, watchdog: wire.Watchdog,
+                 nameserver: str):
+        self._watchdog, self._nameserver = watchdog, nameserver
         super().__init__(host, port, context, timeout)
 
     def _create_socket(self, timeout: float | None = None) -> socket.socket:
-        sock = wire.open_with_deadline(self.host, self.port, timeout or self._timeout or 20.0, self._watchdog)
+        sock = wire.open_with_deadline(self.host, self.port, timeout or self._timeout or 20.0, self._watchdog,
+                                       self._nameserver)
         try:
             return imapclient_tls.wrap_socket(sock, self.ssl_context, self.host)
         except BaseException:
@@ -91,15 +94,16 @@ class _TimedIMAP4TLS(imapclient_tls.IMAP4_TLS):
 class _Client(imapclient.IMAPClient):
     """IMAPClient whose transport runs under a `wire.Watchdog` (see connect())."""
 
-    def __init__(self, *args, watchdog: wire.Watchdog, **kwargs):
-        self._watchdog = watchdog
+    def __init__(self, *args, watchdog: wire.Watchdog, nameserver: str = "", **kwargs):
+        self._watchdog, self._nameserver = watchdog, nameserver
         super().__init__(*args, **kwargs)
 
     def _create_IMAP4(self):  # noqa: N802 (imapclient's name)
         connect_timeout = getattr(self._timeout, "connect", None)
         if self.ssl:
-            return _TimedIMAP4TLS(self.host, self.port, self.ssl_context, connect_timeout, self._watchdog)
-        return _TimedIMAP4(self.host, self.port, connect_timeout, self._watchdog)
+            return _TimedIMAP4TLS(self.host, self.port, self.ssl_context, connect_timeout, self._watchdog,
+                                  self._nameserver)
+        return _TimedIMAP4(self.host, self.port, connect_timeout, self._watchdog, self._nameserver)
 
 
 def connect(
@@ -113,6 +117,7 @@ def connect(
     login: bool = True,
     max_literal_bytes: int | None = None,
     deadline: float | None = None,
+    nameserver: str = "",
 ) -> imapclient.IMAPClient:
     """Open, secure and (by default) log in. The caller owns the returned client: `logout()` it.
 
@@ -123,7 +128,8 @@ def connect(
     that trickles a byte at a time never trips a per-read timeout; the deadline
     shuts its socket and connect() fails with category "timeout".
     `max_literal_bytes` refuses larger literals (a message body, say) with
-    `LiteralTooLarge` instead of buffering them.
+    `LiteralTooLarge` instead of buffering them. `nameserver` ("HOST[:PORT]", the
+    `nameserver` setting) resolves the server's name instead of the system resolver.
     """
     target = Target.of(account_or_settings, cafile)
     settings = target.settings
@@ -145,6 +151,7 @@ def connect(
                 ssl_context=context,
                 timeout=SocketTimeout(connect=timeout, read=read_timeout or timeout),
                 watchdog=watchdog,
+                nameserver=nameserver,
             )
             if settings.security is Security.STARTTLS:
                 _starttls(client, context, where)

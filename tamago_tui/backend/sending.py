@@ -114,6 +114,10 @@ class Sender:
     def timeout(self) -> float:
         return self.services.settings.timeout
 
+    @property
+    def nameserver(self) -> str:
+        return self.services.settings.nameserver
+
     def secrets(self):
         if self._secrets is None:
             from .secrets import SecretStore
@@ -138,7 +142,7 @@ class Sender:
             if account.auth == "oauth2":
                 return await self._smtp_oauth(account)
             password = await asyncio.to_thread(self._password, account, "smtp")
-            return await connect(account, password, timeout=self.timeout)
+            return await connect(account, password, timeout=self.timeout, nameserver=self.nameserver)
 
         return opener
 
@@ -151,14 +155,14 @@ class Sender:
 
     async def _smtp_oauth(self, account: Account):
         tokens = await asyncio.to_thread(self._oauth)
-        return await tokens.connect_smtp(account, timeout=self.timeout)
+        return await tokens.connect_smtp(account, timeout=self.timeout, nameserver=self.nameserver)
 
     def _imap_login(self, account: Account):
         from .imap import connect
 
         if account.auth == "oauth2":
-            return self._oauth().connect_imap(account, timeout=self.timeout)
-        return connect(account, self._password(account, "imap"), timeout=self.timeout)
+            return self._oauth().connect_imap(account, timeout=self.timeout, nameserver=self.nameserver)
+        return connect(account, self._password(account, "imap"), timeout=self.timeout, nameserver=self.nameserver)
 
     # -- errors --------------------------------------------------------------
 

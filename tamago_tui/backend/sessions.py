@@ -50,7 +50,8 @@ def connect_wire(services, account: Account) -> Wire:
     categorised errors; OAuth accounts through oauth.py, which refreshes a refused
     token once) and return a Wire. The default connector of SessionPool."""
     settings = services.settings
-    options = {"timeout": float(settings.timeout), "max_literal_bytes": int(settings.max_literal_mb) * 1024 * 1024}
+    options = {"timeout": float(settings.timeout), "max_literal_bytes": int(settings.max_literal_mb) * 1024 * 1024,
+               "nameserver": settings.nameserver}
     if account.auth == "oauth2":
         from . import oauth
 

@@ -15,7 +15,7 @@ import ssl
 
 import aiosmtplib
 
-from . import sasl
+from . import sasl, wire
 from . import tls as tls_mod
 from .categorize import refine
 from .errors import AuthError, NetworkError, TamagoError
@@ -40,12 +40,15 @@ async def connect(
     cafile: str = "",
     login: bool = True,
     deadline: float | None = None,
+    nameserver: str = "",
 ) -> aiosmtplib.SMTP:
     """Open, secure and (by default) authenticate. The caller owns the client: `await smtp.quit()`.
 
     `timeout` bounds each step (connecting, the handshake, every reply);
     `deadline` (default twice `timeout`) the whole of it, so a server that
     trickles its replies a byte at a time fails with category "timeout".
+    `nameserver` ("HOST[:PORT]", the `nameserver` setting) resolves the server's name
+    instead of the system resolver, as the connection test does.
     """
     settings, cafile, oauth_mechanism, provider = _target(account_or_settings, cafile)
     for secret in (password, oauth_token):
@@ -68,7 +71,7 @@ async def connect(
     overall = deadline if deadline is not None else 2 * timeout
     try:
         await asyncio.wait_for(_open(smtp, settings, context, login, password, oauth_token,
-                                     oauth_mechanism, provider), overall)
+                                     oauth_mechanism, provider, nameserver, timeout), overall)
         return smtp
     except BaseException as exc:
         smtp.close()
@@ -88,8 +91,17 @@ async def connect(
 
 
 async def _open(smtp: aiosmtplib.SMTP, settings: ServerSettings, context, login: bool,
-                password: str | None, oauth_token: str | None, oauth_mechanism: str, provider: str) -> None:
-    await smtp.connect()
+                password: str | None, oauth_token: str | None, oauth_mechanism: str, provider: str,
+                nameserver: str, timeout: float) -> None:
+    if nameserver and not wire.is_ip(settings.host):
+        # Looked up at the configured nameserver (aiosmtplib would ask the system resolver);
+        # the name stays the TLS server name.
+        sock = await asyncio.to_thread(wire.open_with_deadline, settings.host, settings.port, timeout,
+                                       None, nameserver)
+        sock.setblocking(False)
+        await smtp.connect(sock=sock, port=None)
+    else:
+        await smtp.connect()
     smtp.local_hostname = _address_literal(smtp.get_transport_info("sockname"))
     await smtp.ehlo()
     if settings.security is Security.STARTTLS:

@@ -343,11 +343,14 @@ def _shutdown(sock: socket.socket) -> None:
         pass
 
 
-def open_with_deadline(host: str, port: int, timeout: float, watchdog: Watchdog | None = None) -> socket.socket:
+def open_with_deadline(host: str, port: int, timeout: float, watchdog: Watchdog | None = None,
+                       nameserver: str = "") -> socket.socket:
     """`socket.create_connection`, but the name lookup has a timeout too (getaddrinfo has
-    none of its own) and the socket is handed to `watchdog` before anything is read from it."""
+    none of its own), goes to `nameserver` when one is set (the `nameserver` setting, as
+    the connection test's lookup does), and the socket is handed to `watchdog` before
+    anything is read from it."""
     budget = min(timeout, watchdog.remaining()) if watchdog else timeout
-    addresses = resolve(host, timeout=budget)
+    addresses = resolve(host, nameserver=nameserver, timeout=budget)
     last: OSError | None = None
     for address in addresses:
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
