@@ -288,6 +288,8 @@ def _from_phrases(ev: Evidence, ctx: Context) -> list[Signal]:
         add(Signal("tls_mismatch", GENERIC, "the TLS handshake failed", generic=True))
     if v.CERTIFICATE.search(text):
         add(Signal("certificate_invalid", PHRASE, "the server certificate is not trusted"))
+    if v.DNS_TIMEOUT.search(text):
+        add(Signal("dns_failure", PHRASE + 1, "the DNS server did not answer in time"))
     if v.DNS_OS.search(text):
         add(Signal("dns_failure", STRUCTURED, "the resolver could not find the server name"))
     elif v.DNS.search(text):
@@ -296,7 +298,7 @@ def _from_phrases(ev: Evidence, ctx: Context) -> list[Signal]:
         add(Signal("connection_refused", PHRASE, "the connection was refused"))
     elif v.CANNOT_CONNECT.search(text):
         add(Signal("connection_refused", GENERIC, "the app could not connect to the server", generic=True))
-    if v.TIMEOUT.search(text):
+    if v.TIMEOUT.search(text) and not v.DNS_TIMEOUT.search(text):
         add(Signal("timeout", PHRASE, "the connection timed out"))
     if v.UNREACHABLE.search(text):
         add(Signal("timeout", CODE, "the server cannot be reached from this network"))

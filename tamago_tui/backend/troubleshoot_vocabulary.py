@@ -389,6 +389,12 @@ DNS = _any(
     r"errno -[235]\b",
     r"\b0x800ccc0d\b",
 )
+# A DNS server that does not answer: a name problem, not a mail server that is slow.
+DNS_TIMEOUT = _any(
+    r"dns (?:lookup|resolution|query|request)(?: (?:via|at|to|for) \S+)* (?:timed? ?out|got no answer)",
+    r"(?:resolver|name ?server|dns server)s? (?:\S+ )?(?:timed? ?out|did not answer|(?:is )?not responding)",
+    r"lookup timed out",
+)
 REFUSED = _any(
     r"connection (?:was )?refused",
     r"actively refused",

@@ -48,6 +48,8 @@ class ContactScreen(BaseScreen):
         Binding("e", "edit", "Edit contact", id="contact.edit"),
         Binding("f", "fetch", "Fetch again", id="contact.fetch"),
         Binding("c", "cancel_fetch", "Stop fetching", id="contact.cancel"),
+        Binding("x", "troubleshoot", "Troubleshoot", id="contact.troubleshoot",
+                tooltip="Explain why fetching failed, with the steps to fix it"),
     ]
 
     def __init__(self, contact_id: int, *, fetch: bool = True):
@@ -58,6 +60,7 @@ class ContactScreen(BaseScreen):
         self.shown: tuple[int, ...] = ()
         self.fetching = False
         self.problems: list[str] = []
+        self.errors: list[tuple[str, str, str]] = []  # (account, message, category) of the last fetch
         self.shared_note = ""
         self.progress = ""
         self.own: set[str] = set()
@@ -66,6 +69,7 @@ class ContactScreen(BaseScreen):
         yield Static("", id="contact-title", classes="screen-title", markup=False)
         yield Static("", id="contact-addresses", classes="hint", markup=False)
         yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="history-problems", classes="error", markup=False)
         yield Static("", id="history-status", classes="status-line", markup=False)
         yield Footer()
 
@@ -94,6 +98,8 @@ class ContactScreen(BaseScreen):
             return self.fetching  # shown in the footer only while a fetch runs
         if action == "fetch":
             return not self.fetching
+        if action == "troubleshoot":
+            return bool(self.errors)  # shown only when a fetch failed
         return True
 
     # -- the local index ---------------------------------------------------
@@ -148,14 +154,18 @@ class ContactScreen(BaseScreen):
             text += f" · {self.progress}"
         if matched:
             text += f" · {matched}"
-        if self.problems:
-            text += " · " + "; ".join(self.problems)
         self.query_one("#history-status", Static).update(Text(text))
+        # Errors get lines of their own (the whole message, however long), above the status.
+        problems = self.query_one("#history-problems", Static)
+        problems.update(Text("\n".join(f"✗ {p}" for p in self.problems)
+                             + ("   x explains it" if self.errors else "")))
+        problems.display = bool(self.problems)
 
     # -- fetch on visit ----------------------------------------------------
 
     def action_fetch(self) -> None:
         self.problems = []
+        self.errors = []
         self.fetching = True
         self.refresh_bindings()
         self.set_status("fetching…")
@@ -185,7 +195,7 @@ class ContactScreen(BaseScreen):
     def history_updated(self, event: HistoryUpdated) -> None:
         update = event.update
         self.rows = list(update.rows)
-        self.problems = [f"{account}: {message}" for account, message, _ in update.errors]
+        self._set_errors(update.errors)
         self.show_rows()
         if update.phase == "headers" and update.total:
             self.set_status(f"{update.account}/{update.folder} {update.done}/{update.total}")
@@ -201,11 +211,24 @@ class ContactScreen(BaseScreen):
         self.fetching = False
         self.refresh_bindings()
         self.rows = list(result.rows)
-        self.problems = [f"{account}: {message}" for account, message, _ in result.errors]
+        self._set_errors(result.errors)
         self.show_rows()
         self.set_status("fetch stopped" if result.cancelled else "up to date" if result.ok else "")
 
+    def _set_errors(self, errors) -> None:
+        self.errors = list(errors)
+        self.problems = [f"{account}: {message}" for account, message, _ in self.errors]
+        self.refresh_bindings()
+
     # -- actions -------------------------------------------------------------
+
+    def action_troubleshoot(self) -> None:
+        """The troubleshooting screen, explaining the first account's error."""
+        if not self.errors:
+            return
+        name, message, _category = self.errors[0]
+        account = next((a for a in self.app.services.accounts() if a.name == name), None)
+        self.app.show_troubleshooting(message, provider=account.provider if account else None)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         """Say why the highlighted message belongs to this contact (from, to, cc or bcc)."""

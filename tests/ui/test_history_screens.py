@@ -269,3 +269,43 @@ async def test_a_send_that_finishes_while_the_history_is_shown_appears_in_it(mak
         _show_sent_in_history(app)  # what the send worker calls once the message is sent
         await settle(app, pilot)
         assert _subjects(app)[0] == "Re: the engines"
+
+
+async def test_a_failed_fetch_shows_the_whole_error_and_x_explains_it(make_app):
+    """A real refused connection (a closed loopback port): the error gets a line of its own,
+    not the tail of the status line, and x opens the troubleshooting guide for it."""
+    from dataclasses import replace
+
+    from tamago_tui.backend.models import Security, ServerSettings
+    from tamago_tui.screens.troubleshoot import TroubleshootScreen
+    from tests.backend.scripted_servers import closed_port
+
+    port = closed_port()
+    account = replace(sample_account(), imap=ServerSettings("127.0.0.1", port, Security.SSL, "jane@example.org"),
+                      password_command="echo not-used")
+    app = make_app(accounts=[account], contacts=ADA)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(ContactScreen(contact_id(app)))
+        await settle(app, pilot)
+        screen = app.screen
+        problems = str(screen.query_one("#history-problems", Static).render())
+        assert screen.query_one("#history-problems").display
+        assert f"work: 127.0.0.1:{port}" in problems and "refused" in problems and "x explains it" in problems
+        assert "refused" not in str(screen.query_one("#history-status", Static).render())
+        assert screen.check_action("troubleshoot", ()) is True
+        await pilot.press("x")
+        await settle(app, pilot)
+        assert isinstance(app.screen, TroubleshootScreen)
+        assert app.screen.current is not None and app.screen.current.category == "connection_refused"
+
+
+async def test_no_error_line_and_no_x_when_the_fetch_worked(make_app, monkeypatch):
+    app = make_app(accounts=[sample_account()], contacts=ADA)
+    monkeypatch.setattr(visit_mod, "visit", lambda services, addresses, **_: VisitResult(rows=[]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(ContactScreen(contact_id(app)))
+        await settle(app, pilot)
+        assert not app.screen.query_one("#history-problems").display
+        assert app.screen.check_action("troubleshoot", ()) is False
