@@ -16,16 +16,7 @@ from tamago_tui.backend.index import FolderState, Header, HeaderIndex
 from tamago_tui.backend.paths import Paths
 from tamago_tui.backend.services import Services
 
-WORK = """
-[accounts.work]
-email = "me@example.org"
-display_name = "Mia Example"
-aliases = ALIASES
-
-[accounts.work.imap]
-host = "imap.example.org"
-port = 993
-"""
+from tests.backend.test_aliases import ACCOUNT_TOML as WORK  # the "work" account, aliases left to fill
 
 HOME = """
 [accounts.home]
