@@ -102,11 +102,14 @@ def listen():
         listener.close()
 
 
+def unused_port() -> int:
+    """A loopback TCP port nothing listens on (bound, then released): connections are refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture
 def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
+    """`unused_port()` as a fixture."""
+    return unused_port()

@@ -12,14 +12,9 @@ import socket
 import ssl
 import threading
 
+from tests.loopback import unused_port as closed_port  # noqa: F401 (these tests' name for it)
 
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
+
 
 
 class ScriptedServer:

@@ -23,16 +23,10 @@ from tamago_tui.backend.models import Security
 from tamago_tui.backend.probe import probe_imap, probe_smtp
 from tamago_tui.backend.resolver import DnsError
 from tamago_tui.cli import main
+from tests.loopback import unused_port as closed_port
 from tests.servers.dns import DnsServer
 
 pytestmark = pytest.mark.servers
-
-
-def closed_port() -> int:
-    """A loopback TCP port with nothing listening (connections are refused at once)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def build_zone(dns: DnsServer) -> DnsServer:

@@ -11,6 +11,7 @@ import pytest
 from tamago_tui.cli import main
 
 from .conftest import ADA, OTHER, message
+from tests.loopback import unused_port
 
 pytestmark = pytest.mark.servers
 
@@ -50,7 +51,7 @@ def test_sync_exits_1_when_an_account_fails_and_still_syncs_the_others(
 ):
     dovecot.append(imap_user, "INBOX", message(subject="ok"))
     add_account(dovecot, imap_user, name="good")
-    add_account(dovecot, imap_user, name="bad", port=_closed_port())
+    add_account(dovecot, imap_user, name="bad", port=unused_port())
 
     code, out, err = run_cli(capsys, "sync", "--json")
 
@@ -141,11 +142,3 @@ def test_sync_command_does_not_import_the_tui(tamago_home):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip().splitlines()[-1:] in ([""], []), result.stdout
-
-
-def _closed_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

@@ -20,6 +20,7 @@ from tamago_tui.backend.sync import sync_account
 from tamago_tui.backend.visit import visit
 
 from .conftest import ADA, ME, OTHER, message, now
+from tests.loopback import unused_port
 
 pytestmark = pytest.mark.servers
 
@@ -163,7 +164,7 @@ def test_opening_a_message_caches_it_and_it_then_opens_offline(services, dovecot
     assert b"\\Seen" not in server_flags(server, user)[1]  # BODY.PEEK: still unread
 
     # Offline: the account now points at a closed port, and any connection attempt fails the test.
-    services.save_config(services.config.with_account(account.with_(imap=account.imap.with_(port=_closed_port()))))
+    services.save_config(services.config.with_account(account.with_(imap=account.imap.with_(port=unused_port()))))
     services.sessions.close()
     services.sessions = SessionPool(services, connect=NoNetwork())
     again = open_message(services, rowid=rowid)
@@ -320,7 +321,7 @@ def test_auto_cache_caches_matched_messages_only(services, dovecot, imap_user, a
 
 
 def test_a_failing_account_reports_its_category_and_does_not_raise(services, add_account, dovecot, imap_user):
-    account = add_account(dovecot, imap_user, port=_closed_port())
+    account = add_account(dovecot, imap_user, port=unused_port())
     report = sync_account(services, account)
     assert not report.ok and report.category == "connection_refused"
     store = services.open_store()
@@ -349,12 +350,6 @@ def _raw(i: int) -> bytes:
     ).encode()
 
 
-def _closed_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_two_accounts_merge_into_one_history_by_message_id(services, dovecot, add_account):
