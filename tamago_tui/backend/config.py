@@ -67,6 +67,28 @@ class Config:
         return replace(self, accounts=accounts)
 
 
+def merge(base: Config, ours: Config, theirs: Config) -> Config:
+    """Three-way merge for a config file that changed on disk since `base` was read from it:
+    what this program changed (`ours` against `base`) wins, everything else is `theirs`
+    (the file as it is now: an account added by `tamago accounts add` in another shell,
+    an alias or a setting edited by hand). Accounts, `[oauth.NAME]` tables and settings
+    are merged one by one; an account both sides changed is ours."""
+
+    def pick(key, mine: dict, old: dict, other: dict):
+        return mine.get(key) if mine.get(key) != old.get(key) else other.get(key)
+
+    def tables(mine: dict, old: dict, other: dict) -> dict:
+        names = list(other) + [n for n in mine if n not in other]
+        merged = {name: pick(name, mine, old, other) for name in names}
+        return {name: value for name, value in merged.items() if value is not None}
+
+    settings = {f.name: pick(f.name, vars(ours.settings), vars(base.settings), vars(theirs.settings))
+                for f in fields(Settings)}
+    return Config(settings=Settings(**settings),
+                  accounts=tables(ours.accounts, base.accounts, theirs.accounts),
+                  oauth=tables(ours.oauth, base.oauth, theirs.oauth))
+
+
 def load(path: Path) -> Config:
     """Read the config file. Every problem is a `ConfigError` naming the file and, where it
     can be found, the line; a missing file is an empty config."""

@@ -33,6 +33,9 @@ class Services:
                               f"{reason(exc)}. Check the disk and the permissions, or choose another "
                               "place with --home or TAMAGO_HOME.") from exc
         self.config = config if config is not None else config_mod.load(paths.config_file)
+        # The config file as this program last read or wrote it (None: the config was given,
+        # not read), so that a save keeps what changed on disk meanwhile (save_config).
+        self._on_disk: Config | None = self.config if config is None else None
         self._followed: Config | None = None  # the config the index's own addresses follow
         self._follow_lock = threading.Lock()
         if log_to_file:
@@ -94,12 +97,30 @@ class Services:
                 log.info("own addresses followed from the config: %s", changed)
 
     def reload(self) -> Config:
-        self.config = config_mod.load(self.paths.config_file)
+        self.config = self._on_disk = config_mod.load(self.paths.config_file)
         return self.config
 
     def save_config(self, config: Config) -> None:
+        """Write `config`, keeping what changed in the file since this program read it.
+
+        The TUI runs for hours; meanwhile `tamago accounts add` in another shell, or a
+        hand edit, may change config.toml. Writing the whole config back from memory
+        would drop those changes, so the file is read again first and this program's own
+        changes are merged into it (config.merge). A file that no longer reads (a hand
+        edit half done) is a ConfigError, and is left exactly as it is."""
+        if self._on_disk is not None:
+            try:
+                now = config_mod.load(self.paths.config_file)
+            except ConfigError as exc:
+                raise ConfigError(f"Not saved: the config file was changed since tamago read it, and it no "
+                                  f"longer reads. {exc}") from exc
+            if now != self._on_disk:
+                log.info("config.toml changed on disk since it was read: merging this change into it")
+                config = config_mod.merge(self._on_disk, config, now)
         config_mod.save(config, self.paths.config_file)
         self.config = config
+        if self._on_disk is not None:
+            self._on_disk = config
 
     def accounts(self) -> list[Account]:
         return list(self.config.accounts.values())
