@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Callable, Iterable
 
+from rich.markup import escape
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -17,6 +18,7 @@ from textual.screen import Screen
 from textual.worker import get_current_worker
 
 from tamago_tui import __version__
+from tamago_tui.backend.errors import TamagoError
 from tamago_tui.backend.services import Services
 from tamago_tui.commands import KeysProvider
 from tamago_tui.messages import ScanFinished
@@ -98,9 +100,23 @@ class TamagoApp(App):
 
     def check_scan(self) -> None:
         """Start a background scan of the accounts that are due (settings.scan_interval_hours)."""
+        self.follow_config_file()
         if any(w.group == "scan" and not w.is_finished for w in self.workers):
             return
         self.run_scan()
+
+    def follow_config_file(self) -> bool:
+        """Pick up config.toml if it was changed outside this TUI (a hand edit, `tamago
+        accounts add` in another shell). True when the config in memory changed."""
+        try:
+            changed = self.services.reload_if_changed()
+        except TamagoError as exc:
+            self.notify(escape(f"config.toml changed but does not read, so tamago goes on with the "
+                               f"settings it read before. {exc}"), severity="warning", timeout=15)
+            return False
+        if changed:
+            self.notify("config.toml changed: tamago follows it now.", timeout=4)
+        return changed
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="scan")
     def run_scan(self) -> None:

@@ -36,6 +36,7 @@ class Services:
         # The config file as this program last read or wrote it (None: the config was given,
         # not read), so that a save keeps what changed on disk meanwhile (save_config).
         self._on_disk: Config | None = self.config if config is None else None
+        self._stamp = self._file_stamp()
         self._followed: Config | None = None  # the config the index's own addresses follow
         self._follow_lock = threading.Lock()
         if log_to_file:
@@ -97,8 +98,30 @@ class Services:
                 log.info("own addresses followed from the config: %s", changed)
 
     def reload(self) -> Config:
+        stamp = self._file_stamp()
         self.config = self._on_disk = config_mod.load(self.paths.config_file)
+        self._stamp = stamp
         return self.config
+
+    def _file_stamp(self) -> tuple | None:
+        try:
+            info = self.paths.config_file.stat()
+        except OSError:
+            return None
+        return (info.st_mtime_ns, info.st_size, info.st_ino)
+
+    def reload_if_changed(self) -> bool:
+        """Read config.toml again if it changed since this program read or wrote it (a hand
+        edit, `tamago accounts add` in another shell), so a long-running TUI follows it.
+        True when it did. A file that no longer reads raises ConfigError and the config in
+        memory stays as it was. A config that was given rather than read never reloads."""
+        stamp = self._file_stamp()
+        if self._on_disk is None or stamp == self._stamp:
+            return False
+        self._stamp = stamp  # tried once for each change of the file, even if it does not read
+        before = self.config
+        self.config = self._on_disk = config_mod.load(self.paths.config_file)
+        return self.config != before
 
     def save_config(self, config: Config) -> None:
         """Write `config`, keeping what changed in the file since this program read it.
@@ -121,6 +144,7 @@ class Services:
         self.config = config
         if self._on_disk is not None:
             self._on_disk = config
+            self._stamp = self._file_stamp()
 
     def accounts(self) -> list[Account]:
         return list(self.config.accounts.values())

@@ -94,6 +94,7 @@ class AccountsScreen(BaseScreen):
             self.reload()
 
     def on_screen_resume(self) -> None:
+        self.app.follow_config_file()  # edited by hand or by `tamago accounts` while away
         self.reload()
 
     def reload(self, select: str | None = None) -> None:

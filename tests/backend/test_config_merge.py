@@ -104,3 +104,29 @@ def test_merge_field_by_field():
     merged = merge(base, ours, theirs)
     assert (merged.settings.timeout, merged.settings.nameserver) == (5.0, "192.0.2.1")
     assert list(merged.accounts) == ["a", "b"] and merged.oauth == {"google": {"client_id": "x"}}
+
+
+def test_a_running_program_follows_the_file_when_it_changes(home):
+    tui = open_services(home)
+    assert tui.reload_if_changed() is False  # nothing changed: not even read again
+    cli = open_services(home)
+    cli.save_config(cli.config.with_account(account("home")))
+    assert tui.reload_if_changed() is True
+    assert sorted(tui.config.accounts) == ["home", "old", "work"]
+    assert tui.reload_if_changed() is False
+
+
+def test_a_broken_edit_keeps_the_config_in_memory_and_is_reported_once(home):
+    tui = open_services(home)
+    path = tui.paths.config_file
+    path.write_text(path.read_text() + "\n[accounts.half\n")
+    with pytest.raises(ConfigError):
+        tui.reload_if_changed()
+    assert sorted(tui.config.accounts) == ["old", "work"]
+    assert tui.reload_if_changed() is False  # the same broken file is not reported again
+
+
+def test_a_given_config_never_reloads(tmp_path):
+    services = Services(Paths.resolve(tmp_path / "h"), Config().with_account(account("mem")), log_to_file=False)
+    Services(Paths.resolve(tmp_path / "h"), log_to_file=False).save_config(Config())
+    assert services.reload_if_changed() is False and list(services.config.accounts) == ["mem"]
