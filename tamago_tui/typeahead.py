@@ -66,8 +66,11 @@ class TypeAhead:
         return self._command_since is not None
 
     def _busy(self) -> bool:
-        # Only the top screen: one underneath keeps its messages until it is shown again.
-        return any(_has_work(node) for node in self.app.screen.walk_children(with_self=True))
+        # The top screen's widgets, and the app itself (focus() and call_later() queue their work
+        # there), but not the keys waiting in the app's queue: those are what is typed next.
+        # A screen underneath keeps its messages until it is shown again: it is not looked at.
+        return _has_work(self.app, skip_keys=True) or any(
+            _has_work(node) for node in self.app.screen.walk_children(with_self=True))
 
     def _is_ready(self, screen: Screen) -> bool:
         if screen in self._ready:
@@ -121,10 +124,24 @@ class TypeAhead:
         self._release()  # behind them in the queue: whatever the terminal sends next
 
 
-def _has_work(node) -> bool:
-    """`node` has messages queued other than callbacks (call_later; a test's pilot posts one
-    to every widget each time it pauses, which would look like work that never ends)."""
+def _has_work(node, *, skip_keys: bool = False) -> bool:
+    """`node` has messages queued: work still to do. A test's pilot posts a callback to every
+    widget each time it pauses, which would look like work that never ends: those are not."""
     if not node.message_queue_size:
         return False
     queued = getattr(node._message_queue, "values", None)  # Textual's own queue (a deque)
-    return queued is None or any(not isinstance(message, events.Callback) for message in list(queued))
+    if queued is None:
+        return True
+    for message in list(queued):
+        if skip_keys and isinstance(message, events.Key):
+            continue
+        if isinstance(message, events.Callback) and _from_pilot(message):
+            continue
+        return True
+    return False
+
+
+def _from_pilot(message: events.Callback) -> bool:
+    callback = message.callback
+    function = getattr(callback, "func", callback)  # call_later wraps it in a partial
+    return getattr(function, "__module__", "") == "textual.pilot"

@@ -16,6 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets.data_table import CellDoesNotExist
 
 from tamago_tui.backend import contact_io
 from tamago_tui.backend.contacts import ContactBook, ContactRow, RowFilter
@@ -25,6 +26,7 @@ from tamago_tui.widgets.navbar import NavBar
 from tamago_tui.widgets.markup import escape
 
 # Rows put in the table at a time, beyond what its height shows.
+KEEP_CURSOR_WITHIN = 5000  # how far down the matches a kept cursor is looked for
 PAGE_MARGIN = 20
 HINT = "i import  x export  m merge  u duplicates"
 
@@ -84,10 +86,14 @@ class ContactsScreen(BaseScreen):
         self.app.call_from_thread(self._set_rows, rows)
 
     def _set_rows(self, rows: list[ContactRow]) -> None:
+        table = self.query_one(DataTable)
+        keep = _cursor_key(table)  # back from a contact: the cursor stays on it, not on the first row
         self.rows = rows
         self.filter = RowFilter(rows)
         self.shown = []  # the data changed: the page must be rebuilt
         self.refilter()
+        if keep is not None:
+            self._show_row(keep)
         if not rows and self.focused is self.query_one("#filter", Input):
             # Nothing to filter: the list has focus, so ctrl+n and i work as the status line says.
             self.query_one(DataTable).focus()
@@ -103,6 +109,17 @@ class ContactsScreen(BaseScreen):
             self._append(page)
             self.shown = ids
         self._update_status()
+
+    def _show_row(self, key: str) -> None:
+        """Put the cursor on the contact `key` if it is among the matches (pages appended as needed)."""
+        at = next((i for i, row in enumerate(self.matches[:KEEP_CURSOR_WITHIN]) if str(row.id) == key), None)
+        if at is None:
+            return
+        if at >= len(self.shown):
+            more = self.matches[len(self.shown): at + PAGE_MARGIN]
+            self._append(more)
+            self.shown = self.shown + [row.id for row in more]
+        self.query_one(DataTable).move_cursor(row=at)
 
     def page_size(self) -> int:
         return max(self.query_one(DataTable).size.height, 24) + PAGE_MARGIN
@@ -290,3 +307,12 @@ class ContactsScreen(BaseScreen):
         from tamago_tui.screens.duplicates import DuplicatesScreen
 
         self.app.push_screen(DuplicatesScreen())
+
+
+def _cursor_key(table: DataTable) -> str | None:
+    if not table.row_count or table.cursor_row < 0:
+        return None
+    try:
+        return table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+    except CellDoesNotExist:  # a table being rebuilt: no cursor to keep
+        return None

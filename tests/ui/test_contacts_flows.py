@@ -248,3 +248,26 @@ async def test_add_sender_who_is_already_a_contact_opens_their_editor(make_app):
         editor = app.screen
         assert editor.contact_id == book_of(app).find("ada@example.org").id
         assert editor.query_one("#name", Input).value == "Ada Lovelace"
+
+
+async def test_back_from_a_contact_the_cursor_stays_on_it(make_app):
+    """The list reloads when a contact closes (its data may have changed); the cursor must not
+    jump back to the first row, wherever in a long list the contact was."""
+    from tamago_tui.screens.contact import ContactScreen
+
+    people = [(f"Person {n:03d}", [f"p{n:03d}@example.org"], "") for n in range(120)]
+    app = make_app(accounts=[sample_account()], contacts=people)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("down", *["down"] * 70)  # into the list, then far past the first page
+        await settle(app, pilot)
+        table = app.screen.query_one("#contacts-table", DataTable)
+        assert table.cursor_row == 70
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ContactScreen)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        table = app.screen.query_one("#contacts-table", DataTable)
+        assert table.cursor_row == 70
+        assert str(table.get_row_at(70)[0]) == "Person 070"

@@ -34,7 +34,8 @@ async def _until(pilot, condition, what: str, limit: float = 30.0):
 
     deadline = time.monotonic() + limit
     while not holds():
-        assert time.monotonic() < deadline, f"never happened: {what}"
+        assert time.monotonic() < deadline, (f"never happened: {what}; screens {pilot.app.screen_stack}, "
+                                             f"focus {pilot.app.focused}, held {pilot.app.typeahead.held}")
         await pilot.pause(0.02)
 
 
