@@ -145,6 +145,8 @@ class TamagoApp(App):
                 yield SystemCommand(f"Sign in (OAuth): {account.email}",
                                     "Sign in with the provider and store a new refresh token",
                                     partial(self.sign_in, account))
+        yield SystemCommand("Settings", "Scans, DNS server, timeouts, where passwords go (g on the accounts)",
+                            self.action_settings)
         for command in super().get_system_commands(screen):
             if command.title != "Quit":  # KeysProvider lists Quit with its key
                 yield command
@@ -156,6 +158,11 @@ class TamagoApp(App):
             self.screen.dismiss(None)
         else:
             self.push_screen(HelpScreen(self.screen))
+
+    def action_settings(self) -> None:
+        from tamago_tui.screens.settings import SettingsScreen
+
+        self.push_screen(SettingsScreen())
 
     def action_compose(self) -> None:
         from tamago_tui.screens.drafts import open_compose

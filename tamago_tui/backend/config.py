@@ -12,7 +12,7 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from .errors import ConfigError
+from .errors import ConfigError, TamagoError
 from .fsutil import atomic_write
 from .log import register_secret
 from .models import Account, Security, ServerSettings
@@ -27,26 +27,67 @@ UNCHECKED_TABLES = frozenset({"oauth"})
 
 @dataclass(frozen=True)
 class Settings:
-    """App-wide settings. Each field documents itself for the README."""
+    """App-wide settings. Each field documents itself (its `help`, shown by the settings
+    screen and `tamago_tui.backend.config.setting_help`)."""
 
-    # Hours between automatic background scans while the TUI runs (0 disables).
-    scan_interval_hours: float = 12.0
-    # DNS server for every name lookup (server details, connection tests, sync, sending),
-    # "HOST" or "HOST:PORT"; empty means the system resolver.
-    nameserver: str = ""
-    # Where passwords go: "auto" (keyring if usable, else encrypted file), "keyring" or "encrypted".
-    secret_backend: str = "auto"
-    # A command whose output is the master passphrase of the encrypted store.
-    master_password_command: str = ""
-    # Seconds allowed for each network step.
-    timeout: float = 20.0
-    # Refuse an IMAP literal larger than this many megabytes.
-    max_literal_mb: int = 64
-    # On a server without CONDSTORE: how many of each folder's newest messages every sync
-    # re-reads the flags of (read, flagged, answered in another client). See flagsweep.py.
-    recent_flags: int = field(default=500, metadata={"min": 1})
-    # On a server without CONDSTORE: hours between full re-reads of a folder's flags.
-    flag_sweep_hours: int = field(default=24, metadata={"min": 1})
+    scan_interval_hours: float = field(default=12.0, metadata={
+        "help": "Hours between automatic background scans while the TUI runs (0 disables)."})
+    nameserver: str = field(default="", metadata={
+        "help": "DNS server for every name lookup (server details, connection tests, sync, sending), "
+                "HOST or HOST:PORT; empty means the system resolver."})
+    secret_backend: str = field(default="auto", metadata={
+        "choices": ("auto", "keyring", "encrypted"),
+        "help": "Where passwords go: auto (keyring if usable, else encrypted file), keyring or encrypted."})
+    master_password_command: str = field(default="", metadata={
+        "help": "A command whose output is the master passphrase of the encrypted store."})
+    timeout: float = field(default=20.0, metadata={
+        "positive": True, "help": "Seconds allowed for each network step."})
+    max_literal_mb: int = field(default=64, metadata={
+        "positive": True, "help": "Refuse an IMAP literal (a message) larger than this many megabytes."})
+    recent_flags: int = field(default=500, metadata={
+        "min": 1, "help": "On a server without CONDSTORE: how many of each folder's newest messages every "
+                          "sync re-reads the flags of (read, flagged, answered elsewhere)."})
+    flag_sweep_hours: int = field(default=24, metadata={
+        "min": 1, "help": "On a server without CONDSTORE: hours between full re-reads of a folder's flags."})
+
+
+def setting_help(name: str) -> str:
+    return next(f.metadata.get("help", "") for f in fields(Settings) if f.name == name)
+
+
+def settings_from_text(values: dict[str, str], base: Settings) -> Settings:
+    """Settings from what a person typed (the settings screen): each value is checked as the
+    config file's would be; a bad one is a ConfigError naming the setting."""
+    table = {}
+    for f in fields(Settings):
+        text = values.get(f.name)
+        if text is None:
+            continue
+        text = text.strip()
+        choices = f.metadata.get("choices")
+        if choices and text not in choices:
+            raise ConfigError(f"{f.name} must be one of {', '.join(choices)}, not {text!r}.")
+        if f.name == "nameserver" and text:
+            from .resolver import parse_nameserver  # lazy: dnspython is only needed for lookups
+
+            try:
+                parse_nameserver(text)
+            except TamagoError as exc:
+                raise ConfigError(f"nameserver: {exc}") from None
+        if isinstance(f.default, str):
+            table[f.name] = text
+            continue
+        try:
+            value = int(text) if isinstance(f.default, int) else float(text)
+        except ValueError:
+            kind = "a whole number" if isinstance(f.default, int) else "a number"
+            raise ConfigError(f"{f.name} must be {kind}, not {text!r}.") from None
+        if value < 0 or (value == 0 and f.metadata.get("positive")):
+            raise ConfigError(f"{f.name} must be more than 0, not {text!r}." if f.metadata.get("positive")
+                              else f"{f.name} must not be negative.")
+        table[f.name] = value
+    merged = {f.name: getattr(base, f.name) for f in fields(Settings)} | table
+    return _settings_from_table(merged, "", Path("the settings"))
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,8 @@ class AccountsScreen(BaseScreen):
                 tooltip="Remove the selected account"),
         Binding("m", "send_test", "Send test email", id="accounts.send_test", show=False,
                 tooltip="Send a test email to the selected account's own address"),
+        Binding("g", "app.settings", "Settings", id="accounts.settings", show=False,
+                tooltip="Settings: scans, DNS server, timeouts, where passwords go"),
     ]
     # Actions on the selected account: hidden from the footer and palette while there is none.
     NEEDS_ACCOUNT = {"edit", "test", "sync", "troubleshoot", "remove", "send_test"}

@@ -117,3 +117,13 @@ def test_failed_connection_test_report(snap_compare, make_app):
         await pilot.pause()
 
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=open_test)
+
+
+def test_settings_screen(snap_compare, make_app):
+    async def open_settings(pilot):
+        await pilot.press("f3", "g")
+        await pilot.pause()
+        await pilot.press("tab")  # to nameserver: its help shows below the list
+        await pilot.pause()
+
+    assert snap_compare(_accounts_app(make_app), terminal_size=(80, 24), run_before=open_settings)
