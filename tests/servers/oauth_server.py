@@ -280,6 +280,13 @@ def _error_body(error: str, description: str = "", codes: list[int] | None = Non
 class _Handler(BaseHTTPRequestHandler):
     oauth: OAuthTestServer
     server_version = "tamago-test-idp"
+    # HTTP/1.1 with persistent connections, as real authorization servers speak it. Dovecot's
+    # oauth2 passdb asks with "Connection: Keep-Alive"; answering HTTP/1.0 and closing after
+    # every answer sometimes reached it as "Connection reset by peer" on a loaded machine
+    # (an introspection lost, the login a temporary failure). Every answer has a
+    # Content-Length; a connection idle for `timeout` seconds is closed.
+    protocol_version = "HTTP/1.1"
+    timeout = 30
 
     def log_message(self, format, *args):  # noqa: A002
         pass
