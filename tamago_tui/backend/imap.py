@@ -19,6 +19,7 @@ import imaplib
 import logging
 import socket
 import ssl
+import time
 from dataclasses import dataclass
 
 import imapclient
@@ -200,7 +201,29 @@ def _starttls(client: imapclient.IMAPClient, context: ssl.SSLContext | None, whe
                            category="starttls_unavailable") from exc
 
 
+TEMPORARY_RETRY_SECONDS = 1.0  # RFC 5530 [UNAVAILABLE]: "the client MAY retry"; tamago does, once
+
+
+def is_temporary(text: str) -> bool:
+    """The server's login answer says the failure is temporary (its authentication
+    backend is down for a moment): worth one more try, not a wrong password."""
+    return "[UNAVAILABLE]" in text.upper()
+
+
 def _login(client: imapclient.IMAPClient, target: Target, password: str | None, oauth_token: str | None) -> None:
+    try:
+        _login_once(client, target, password, oauth_token)
+    except AuthError as exc:
+        if not is_temporary(exc.message):
+            raise
+        log.info("login to %s:%s: a temporary failure; trying once more", target.settings.host,
+                 target.settings.port)
+        time.sleep(TEMPORARY_RETRY_SECONDS)
+        _login_once(client, target, password, oauth_token)
+
+
+def _login_once(client: imapclient.IMAPClient, target: Target, password: str | None,
+                oauth_token: str | None) -> None:
     username = target.settings.username
     try:
         if oauth_token:

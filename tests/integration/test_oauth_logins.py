@@ -10,6 +10,7 @@ import pytest
 
 from tamago_tui.backend import oauth, sasl
 from tamago_tui.backend.errors import AuthError, OAuthError
+from tamago_tui.backend.models import Security, ServerSettings
 from tests.oauth_helpers import facade, make_account, sign_in_with_device
 
 pytestmark = pytest.mark.servers
@@ -183,3 +184,35 @@ def test_sender_sends_and_files_the_sent_copy_with_oauth(oauth_dovecot, oauth_sm
         found = client.search(["HEADER", "Message-ID", item.message_id])
     assert len(found) == 1
     assert idp.token_calls("refresh_token") == 1  # one refresh served both SMTP and IMAP
+
+
+def test_a_temporary_failure_of_the_servers_auth_backend_is_retried_once(oauth_dovecot, idp, monkeypatch):
+    """The IdP fails one introspection (HTTP 500): Dovecot answers NO [UNAVAILABLE] Temporary
+    authentication failure, a login that the next second works. tamago's login and its
+    connection test try once more (RFC 5530: the client MAY retry) instead of reporting it."""
+    from tamago_tui.backend import diagnostics, imap
+
+    monkeypatch.setattr(imap, "TEMPORARY_RETRY_SECONDS", 0.2)
+    o = facade(idp)
+    account = make_account(imap=ServerSettings("localhost", oauth_dovecot.ports["imaps"], Security.SSL,
+                                               "alice@example.test"),
+                           cafile=str(oauth_dovecot.cafile))
+    tokens = sign_in_with_device(idp, o, account)
+
+    idp.fail_next("introspect", "server_error", status=500)
+    client = imap.connect(account, oauth_token=tokens.access_token, timeout=10)
+    try:
+        assert "INBOX" in [name for _flags, _sep, name in client.list_folders()]
+    finally:
+        client.logout()
+    assert not idp.injections  # the failure was used up: the first try did meet it
+
+    idp.fail_next("introspect", "server_error", status=500)
+    [login] = [s for s in diagnostics.run_account_checks(account, tokens.access_token, only="imap", timeout=10)
+               if s.name == "Login"]
+    assert login.status == "ok" and "temporary failure" in login.detail, login
+
+    idp.fail_next("introspect", "server_error", status=500, count=2)  # down for longer: reported
+    with pytest.raises(AuthError) as err:
+        imap.connect(account, oauth_token=tokens.access_token, timeout=10)
+    assert "UNAVAILABLE" in str(err.value)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 from typing import Iterator
 
 from imapclient import imap_utf7
 
+from ..imap import TEMPORARY_RETRY_SECONDS, is_temporary
 from ..log import register_secret
 from ..models import Security, ServerSettings
 from ..wire import Conn, Deadline, StepTimeout, WireError
@@ -328,24 +330,35 @@ class ImapSession(WireSession):
         require_password_safe(self.settings, self.conn)
         assert self.wire is not None
         username = self.settings.username
-        if self.oauth_mechanism:
-            status, text = self._authenticate(self.oauth_mechanism, oauth_blob(self.oauth_mechanism, username,
-                                                                                 self.password, self.host,
-                                                                                 self.settings.port))
-            how = self.oauth_mechanism
-        elif self._has("LOGINDISABLED"):
-            status, text = self._authenticate("PLAIN", b"\0" + username.encode() + b"\0" + self.password.encode())
-            how = "AUTHENTICATE PLAIN"
-        else:
-            _, status, text = self.wire.command(b"LOGIN ", astring(username), b" ", astring(self.password))
-            how = "LOGIN"
+        status, text, how = self._login_once(username)
+        retried = ""
+        if status == "NO" and is_temporary(text) and deadline.remaining() > TEMPORARY_RETRY_SECONDS:
+            # The server's authentication backend failed for a moment: tamago's own logins try
+            # once more (imap.py), so the test does the same, and says so.
+            time.sleep(TEMPORARY_RETRY_SECONDS)
+            retried = f"; the first try was a temporary failure ({text})"
+            status, text, how = self._login_once(username)
         if status != "OK":
             raise StepFailed(f"login as {username} refused: {status} {text}", category="invalid_credentials"
                              if status == "NO" else "unknown")
         self.logged_in = True
         if m := _CAPABILITY_CODE.search(text):
             self.capabilities = parse_capabilities(m.group(1))
-        return StepResult(OK, f"logged in as {username} ({how})")
+        return StepResult(OK, f"logged in as {username} ({how}){retried}")
+
+    def _login_once(self, username: str) -> tuple[str, str, str]:
+        """(status, text, how) of one LOGIN or AUTHENTICATE."""
+        assert self.wire is not None and self.password is not None
+        if self.oauth_mechanism:
+            status, text = self._authenticate(self.oauth_mechanism, oauth_blob(self.oauth_mechanism, username,
+                                                                                 self.password, self.host,
+                                                                                 self.settings.port))
+            return status, text, self.oauth_mechanism
+        if self._has("LOGINDISABLED"):
+            status, text = self._authenticate("PLAIN", b"\0" + username.encode() + b"\0" + self.password.encode())
+            return status, text, "AUTHENTICATE PLAIN"
+        _, status, text = self.wire.command(b"LOGIN ", astring(username), b" ", astring(self.password))
+        return status, text, "LOGIN"
 
     def _authenticate(self, mechanism: str, initial: bytes) -> tuple[str, str]:
         assert self.wire is not None and self.conn is not None
