@@ -11,6 +11,7 @@ connecting, the handshake and every reply. Failures become categorised
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 
 import aiosmtplib
@@ -22,6 +23,8 @@ from .errors import AuthError, NetworkError, TamagoError
 from .log import register_secret
 from .neterrors import network_error, other_os_error
 from .models import Account, Security, ServerSettings
+
+log = logging.getLogger("tamago.smtp")
 
 
 def _target(account_or_settings: Account | ServerSettings, cafile: str) -> tuple[ServerSettings, str, str, str]:
@@ -121,11 +124,35 @@ async def _open(smtp: aiosmtplib.SMTP, settings: ServerSettings, context, login:
             ) from exc
         await smtp.ehlo()
     if login:
-        if oauth_token:
-            await sasl.smtp_login(smtp, oauth_mechanism, settings.username, oauth_token,
-                                  host=settings.host, port=settings.port, provider=provider)
-        else:
-            await smtp.login(settings.username, password or "")
+        try:
+            await _authenticate(smtp, settings, password, oauth_token, oauth_mechanism, provider)
+        except (aiosmtplib.SMTPResponseException, AuthError) as exc:
+            if not is_temporary(exc):
+                raise
+            # 454 4.7.0: the server's authentication backend failed for a moment (RFC 4954 lets
+            # the client AUTH again on the same connection): once more, a second later.
+            log.info("SMTP login to %s:%s: a temporary failure; trying once more", settings.host, settings.port)
+            await asyncio.sleep(TEMPORARY_RETRY_SECONDS)
+            await _authenticate(smtp, settings, password, oauth_token, oauth_mechanism, provider)
+
+
+TEMPORARY_RETRY_SECONDS = 1.0
+
+
+def is_temporary(exc: Exception) -> bool:
+    """A 454 answer to AUTH: "Temporary authentication failure", not a wrong password."""
+    if getattr(exc, "code", None) == 454:
+        return True
+    return isinstance(exc, AuthError) and ": 454 " in exc.message
+
+
+async def _authenticate(smtp: aiosmtplib.SMTP, settings: ServerSettings, password: str | None,
+                        oauth_token: str | None, oauth_mechanism: str, provider: str) -> None:
+    if oauth_token:
+        await sasl.smtp_login(smtp, oauth_mechanism, settings.username, oauth_token,
+                              host=settings.host, port=settings.port, provider=provider)
+    else:
+        await smtp.login(settings.username, password or "")
 
 
 def _peek_fingerprint(settings: ServerSettings) -> str:

@@ -216,3 +216,34 @@ def test_a_temporary_failure_of_the_servers_auth_backend_is_retried_once(oauth_d
     with pytest.raises(AuthError) as err:
         imap.connect(account, oauth_token=tokens.access_token, timeout=10)
     assert "UNAVAILABLE" in str(err.value)
+
+
+def test_a_temporary_smtp_auth_failure_is_retried_once(oauth_smtp, idp, monkeypatch):
+    """The same over SMTP: the IdP fails one introspection, the submission server answers
+    454 4.7.0 Temporary authentication failure, and the login (and the test) try once more."""
+    from tamago_tui.backend import diagnostics, smtp
+
+    monkeypatch.setattr(smtp, "TEMPORARY_RETRY_SECONDS", 0.2)
+    o = facade(idp)
+    account = make_account(smtp=ServerSettings("localhost", oauth_smtp.ports["smtps"], Security.SSL,
+                                               "alice@example.test"),
+                           cafile=str(oauth_smtp.ca.cafile), oauth_mechanism="OAUTHBEARER")
+    tokens = sign_in_with_device(idp, o, account)
+
+    async def login():
+        client = await smtp.connect(account, oauth_token=tokens.access_token, timeout=10)
+        await client.quit()
+
+    idp.fail_next("introspect", "server_error", status=500)
+    asyncio.run(login())
+    assert not idp.injections
+
+    idp.fail_next("introspect", "server_error", status=500)
+    [step] = [s for s in diagnostics.run_account_checks(account, tokens.access_token, only="smtp", timeout=10)
+              if s.name == "Login"]
+    assert step.status == "ok" and "temporary failure" in step.detail and "454" in step.detail, step
+
+    idp.fail_next("introspect", "server_error", status=500, count=2)
+    with pytest.raises(AuthError) as err:
+        asyncio.run(login())
+    assert "454" in str(err.value)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 from typing import Iterator
 
 from ..log import register_secret
+from ..smtp import TEMPORARY_RETRY_SECONDS
 from ..models import Security, ServerSettings
 from ..wire import Conn, Deadline, StepTimeout, WireError
 from . import steps as S
@@ -167,22 +169,31 @@ class SmtpSession(WireSession):
         register_secret(self.password)
         require_password_safe(self.settings, self.conn)
         user = self.settings.username
-        mechanisms = self._mechanisms()
-        if self.oauth_mechanism:
-            how = self.oauth_mechanism
-            code, lines = self._auth_initial(how, oauth_blob(how, user, self.password, self.host, self.settings.port))
-        elif "PLAIN" in mechanisms:
-            how = "PLAIN"
-            code, lines = self._auth_initial("PLAIN", b"\0" + user.encode() + b"\0" + self.password.encode())
-        else:
-            how = "LOGIN"
-            code, lines = self._auth_login(user, self.password)
+        how, code, lines = self._login_once(user)
+        retried = ""
+        if code == 454 and deadline.remaining() > TEMPORARY_RETRY_SECONDS:
+            # "Temporary authentication failure": tamago's own logins try once more (smtp.py),
+            # so the test does the same, and says so.
+            time.sleep(TEMPORARY_RETRY_SECONDS)
+            retried = f"; the first try was a temporary failure ({code} {' / '.join(lines)})"
+            how, code, lines = self._login_once(user)
         if code == 235:
-            return StepResult(OK, f"logged in as {user} (AUTH {how})")
+            return StepResult(OK, f"logged in as {user} (AUTH {how}){retried}")
         text = f"{code} {' / '.join(lines)}"
         category = {530: "tls_required", 504: "basic_auth_disabled", 421: "server_unavailable",
                     454: "server_unavailable"}.get(code, "invalid_credentials" if 500 <= code < 600 else "unknown")
         raise StepFailed(f"login as {user} refused: {text}", category=category)
+
+    def _login_once(self, user: str) -> tuple[str, int, list[str]]:
+        """(mechanism, code, reply lines) of one AUTH."""
+        assert self.password is not None
+        if self.oauth_mechanism:
+            how = self.oauth_mechanism
+            return how, *self._auth_initial(how, oauth_blob(how, user, self.password, self.host,
+                                                            self.settings.port))
+        if "PLAIN" in self._mechanisms():
+            return "PLAIN", *self._auth_initial("PLAIN", b"\0" + user.encode() + b"\0" + self.password.encode())
+        return "LOGIN", *self._auth_login(user, self.password)
 
     def _auth_initial(self, mechanism: str, blob: bytes) -> tuple[int, list[str]]:
         code, lines = self._command(b"AUTH " + mechanism.encode() + b" " + base64.b64encode(blob))
