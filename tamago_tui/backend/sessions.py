@@ -14,6 +14,7 @@ error translation belong to imap.py; this module only wraps the result in a
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -90,6 +91,8 @@ class SessionPool:
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._idle: dict[str, tuple[Wire, float]] = {}
+        # The last failed connect of each account, and when it ended (see session()).
+        self._failed: dict[str, tuple[TamagoError, float]] = {}
         self.connects = 0
 
     def _lock(self, name: str) -> threading.Lock:
@@ -99,13 +102,13 @@ class SessionPool:
     @contextmanager
     def session(self, account: Account, *, wait: float | None = None) -> Iterator[Wire]:
         lock = self._lock(account.name)
+        asked = time.monotonic()
         if not lock.acquire(timeout=-1 if wait is None else wait):
             raise NetworkError(f"{account.name} is busy with another action.", category="unknown")
         try:
             wire = self._take_idle(account.name)
             if wire is None:
-                wire = self.connect(self.services, account)
-                self.connects += 1
+                wire = self._connect(account, asked)
             try:
                 yield wire
             except BaseException:
@@ -119,6 +122,25 @@ class SessionPool:
                         self._idle[account.name] = (wire, time.monotonic())
         finally:
             lock.release()
+
+    def _connect(self, account: Account, asked: float) -> Wire:
+        """A new connection. A connect that failed while this caller waited its turn (a
+        background scan on a dead server, say) is this caller's answer too: trying again at
+        once would only wait out the same timeout a second time. A later call tries afresh."""
+        with self._guard:
+            failed = self._failed.get(account.name)
+        if failed is not None and failed[1] >= asked:
+            raise copy.copy(failed[0])
+        try:
+            wire = self.connect(self.services, account)
+        except TamagoError as exc:
+            with self._guard:
+                self._failed[account.name] = (exc, time.monotonic())
+            raise
+        self.connects += 1
+        with self._guard:
+            self._failed.pop(account.name, None)
+        return wire
 
     def _take_idle(self, name: str) -> Wire | None:
         with self._guard:
