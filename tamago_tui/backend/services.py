@@ -120,8 +120,7 @@ class Services:
             return False
         self._stamp = stamp  # tried once for each change of the file, even if it does not read
         before = self.config
-        self.config = self._on_disk = config_mod.load(self.paths.config_file)
-        return self.config != before
+        return self.reload() != before
 
     def save_config(self, config: Config) -> None:
         """Write `config`, keeping what changed in the file since this program read it.
