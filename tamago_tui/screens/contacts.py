@@ -116,10 +116,14 @@ class ContactsScreen(BaseScreen):
         if at is None:
             return
         if at >= len(self.shown):
-            more = self.matches[len(self.shown): at + PAGE_MARGIN]
-            self._append(more)
-            self.shown = self.shown + [row.id for row in more]
+            self._show_more(at + PAGE_MARGIN)
         self.query_one(DataTable).move_cursor(row=at)
+
+    def _show_more(self, end: int) -> None:
+        """Append the matches after the rows shown, up to index `end`."""
+        more = self.matches[len(self.shown): end]
+        self._append(more)
+        self.shown = self.shown + [row.id for row in more]
 
     def page_size(self) -> int:
         return max(self.query_one(DataTable).size.height, 24) + PAGE_MARGIN
@@ -135,9 +139,7 @@ class ContactsScreen(BaseScreen):
         """Append the next page when the cursor comes near the end of this one."""
         shown = len(self.shown)
         if event.cursor_row >= shown - 10 and shown < len(self.matches):
-            more = self.matches[shown : shown + self.page_size()]
-            self._append(more)
-            self.shown = self.shown + [row.id for row in more]
+            self._show_more(shown + self.page_size())
             self._update_status()
 
     def _update_status(self) -> None:
